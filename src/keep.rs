@@ -1,0 +1,121 @@
+//! The keep set: which paths of the flattened image go into the output, and why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::error::{Error, Result};
+use crate::rootfs::RootFs;
+
+/// Why a path is kept. The report prints the chain of these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Matched a `--keep` pattern.
+    Glob(String),
+    /// A directory kept because something below it is.
+    ParentOf(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Glob(g) => write!(f, "matches --keep {g}"),
+            Reason::ParentOf(p) => write!(f, "parent of /{p}"),
+        }
+    }
+}
+
+/// Kept paths (image-relative, sorted: parents before children) with a reason each.
+#[derive(Default)]
+pub struct KeepSet {
+    kept: BTreeMap<String, Reason>,
+}
+
+impl KeepSet {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Reason)> {
+        self.kept.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.kept.contains_key(path)
+    }
+
+    /// Keep `path` for `reason` unless it is already kept (the first reason wins).
+    pub fn insert(&mut self, path: &str, reason: Reason) {
+        self.kept.entry(path.to_string()).or_insert(reason);
+    }
+
+    /// Keep every directory above a kept path, so the output tar lists each
+    /// parent with its original mode and owner before its children.
+    pub fn add_parents(&mut self) {
+        let paths: Vec<String> = self.kept.keys().cloned().collect();
+        for path in paths {
+            let mut child = path.as_str();
+            while let Some((parent, _)) = child.rsplit_once('/') {
+                if self.kept.contains_key(parent) {
+                    break;
+                }
+                self.kept
+                    .insert(parent.to_string(), Reason::ParentOf(child.to_string()));
+                child = parent;
+            }
+        }
+    }
+}
+
+/// Patterns given with `--keep`, matched against absolute image paths.
+pub struct KeepGlobs {
+    set: GlobSet,
+    patterns: Vec<String>,
+}
+
+impl KeepGlobs {
+    /// `*` stays within one path component, `**` crosses them; a pattern
+    /// without a leading `/` is taken from the image root.
+    pub fn new(patterns: &[String]) -> Result<Self> {
+        let mut builder = GlobSetBuilder::new();
+        let mut normalized = Vec::new();
+        for p in patterns {
+            let abs = if p.starts_with('/') {
+                p.clone()
+            } else {
+                format!("/{p}")
+            };
+            let glob = GlobBuilder::new(&abs)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("--keep {p:?}: {e}")))?;
+            builder.add(glob);
+            normalized.push(abs);
+        }
+        let set = builder
+            .build()
+            .map_err(|e| Error::Usage(format!("--keep: {e}")))?;
+        Ok(KeepGlobs {
+            set,
+            patterns: normalized,
+        })
+    }
+
+    /// Keep every path of `fs` that a pattern matches, plus its parents.
+    pub fn select(&self, fs: &RootFs) -> KeepSet {
+        let mut keep = KeepSet::default();
+        for (path, _) in fs.iter().filter(|(p, _)| !p.is_empty()) {
+            let abs = format!("/{path}");
+            if let Some(&i) = self.set.matches(&abs).first() {
+                keep.insert(path, Reason::Glob(self.patterns[i].clone()));
+            }
+        }
+        keep.add_parents();
+        keep
+    }
+}

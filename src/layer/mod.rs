@@ -1,0 +1,112 @@
+//! Layers: decompress each blob once, verify it, and index its tar entries.
+//!
+//! A layer is never extracted. [`index_layer`] reads the stream one time and
+//! records, for every entry, its metadata and where its bytes are: in the blob
+//! itself when the blob is an uncompressed tar in a seekable file, or in a
+//! spool of the decompressed stream otherwise. The writer later copies kept
+//! files from there without decompressing anything again.
+
+mod decompress;
+mod entry;
+
+pub use entry::{Entry, EntryKind, Meta};
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+use indicatif::ProgressBar;
+
+use crate::digest::HashingReader;
+use crate::error::{Error, IoContext, Result};
+use crate::source::{BlobFile, Compression, LayerBlob};
+
+/// Everything a layer contributes, in tar order.
+pub struct LayerIndex {
+    pub entries: Vec<Entry>,
+    /// Where `EntryKind::File` offsets point.
+    pub content: BlobFile,
+    /// Size of the uncompressed tar stream.
+    pub tar_size: u64,
+}
+
+/// Decompress, verify (blob digest and diff_id) and index one layer.
+pub fn index_layer(
+    number: usize,
+    layer: &LayerBlob,
+    spool_dir: &Path,
+    progress: &ProgressBar,
+) -> Result<LayerIndex> {
+    let fail = |reason: String| Error::Layer {
+        layer: number,
+        digest: layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string(),
+        reason,
+    };
+    let compression = match layer.compression {
+        Compression::Sniff => decompress::sniff(&layer.blob).at(&layer.blob.name)?,
+        c => c,
+    };
+    // An uncompressed blob's digest is its diff_id: hash it once, as the diff_id.
+    let blob_digest = match (compression, &layer.digest) {
+        (Compression::None, Some(d)) => {
+            d.verify(
+                &layer.diff_id,
+                &format!("uncompressed layer {number}: diff_id vs blob"),
+            )?;
+            None
+        }
+        (_, d) => d.as_ref(),
+    };
+
+    let counted = decompress::Counting::new(layer.blob.reader(), progress.clone());
+    let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
+    let decoder = decompress::decoder(compression, &mut outer).map_err(|e| fail(e.to_string()))?;
+    let mut inner = HashingReader::new(decoder);
+
+    let (entries, spool) = if compression == Compression::None {
+        let entries = entry::read_entries(&mut inner).map_err(fail)?;
+        (entries, None)
+    } else {
+        let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
+        let mut tee = decompress::Tee::new(&mut inner, BufWriter::with_capacity(1 << 20, file));
+        let entries = entry::read_entries(&mut tee).map_err(fail)?;
+        let file = tee
+            .into_writer()
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .at(spool_dir)?;
+        (entries, Some(file))
+    };
+    let (diff_id, tar_size) = inner.finish();
+    layer.diff_id.verify(
+        &diff_id,
+        &format!("layer {number} uncompressed content (diff_id)"),
+    )?;
+    if let Some(expected) = blob_digest {
+        // Drain what the decoder did not need (e.g. trailing bytes) so the hash covers the blob.
+        drain(&mut outer).map_err(|e| fail(e.to_string()))?;
+        let (actual, _) = outer.into_inner().finish();
+        expected.verify(&actual, &format!("layer {number} blob"))?;
+    }
+    let content = match spool {
+        Some(file) => spooled(file, number)?,
+        None => layer.blob.clone(),
+    };
+    Ok(LayerIndex {
+        entries,
+        content,
+        tar_size,
+    })
+}
+
+fn spooled(mut file: File, number: usize) -> Result<BlobFile> {
+    let name = format!("spool of layer {number}");
+    file.flush().at(&name)?;
+    BlobFile::from_file(file, name)
+}
+
+/// Read a stream to its end (tar end-of-archive blocks, padding) so that its
+/// digest covers every byte.
+pub(crate) fn drain(r: &mut impl Read) -> io::Result<u64> {
+    io::copy(r, &mut io::sink())
+}

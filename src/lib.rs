@@ -1,0 +1,125 @@
+//! slimify: turn a fat container image into a minimal one after it was built.
+//!
+//! The pipeline, one module per step, in the order data flows:
+//!
+//! ```text
+//! source/  → layer/   → rootfs/  → keep    → write/  → sink/
+//! (read)     (index)    (flatten)  (select)  (layer,   (target
+//!                                             config)   transport)
+//! ```
+//! [`slim`] wires them together; `main.rs` only parses arguments and prints.
+
+pub mod digest;
+pub mod docker;
+pub mod error;
+pub mod keep;
+pub mod layer;
+pub mod reference;
+pub mod report;
+pub mod rootfs;
+pub mod sink;
+pub mod source;
+pub mod ui;
+pub mod write;
+
+#[cfg(test)]
+mod testutil;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use error::{Error, IoContext, Result};
+use keep::KeepGlobs;
+use reference::ImageRef;
+use report::{kept_sizes, Sizes, Summary};
+use rootfs::RootFs;
+use ui::Ui;
+
+/// What one run does.
+pub struct Options {
+    pub source: ImageRef,
+    pub target: ImageRef,
+    /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
+    pub keep: Vec<String>,
+    /// gzip level of the output layer, 0-9.
+    pub compression_level: u32,
+    pub report: Option<PathBuf>,
+    /// Where temporary spools go (default: the system temporary directory).
+    pub tmp_dir: Option<PathBuf>,
+    pub ui: Ui,
+}
+
+/// Read `source`, flatten it, keep what was selected, write `target`.
+pub fn slim(opts: &Options) -> Result<Summary> {
+    let started = Instant::now();
+    if opts.compression_level > 9 {
+        return Err(Error::Usage(format!(
+            "--compression-level {} is out of range 0-9",
+            opts.compression_level
+        )));
+    }
+    let globs = KeepGlobs::new(&opts.keep)?;
+    let tmp_root = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let spool = tempfile::Builder::new()
+        .prefix("slimify-")
+        .tempdir_in(&tmp_root)
+        .at(&tmp_root)?;
+
+    let image = source::open(&opts.source, spool.path())?;
+    let reading = opts.ui.bytes("reading layers", image.stored_size());
+    let layers = image
+        .layers
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| layer::index_layer(i, l, spool.path(), &reading))
+        .collect::<Result<Vec<_>>>()?;
+    reading.finish_and_clear();
+    let fs = RootFs::from_layers(layers)?;
+
+    let keep = globs.select(&fs);
+    if keep.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing to keep: no path of {} matches {}",
+            opts.source,
+            opts.keep.join(" ")
+        )));
+    }
+    let after = kept_sizes(&fs, &keep, 0);
+    let writing = opts.ui.bytes("writing layer", after.content_bytes);
+    let out = tempfile::tempfile_in(spool.path()).at(spool.path())?;
+    let layer = write::write_layer(&fs, &keep, out, opts.compression_level, &writing)?;
+    writing.finish_and_clear();
+    let blobs = write::slim_config(&image.config, &layer, image.layers.len())?;
+    sink::write(
+        &opts.target,
+        &sink::OutputImage {
+            blobs: &blobs,
+            layer: &layer.blob,
+            layer_digest: &layer.digest,
+        },
+        spool.path(),
+    )?;
+
+    let summary = Summary {
+        source: opts.source.to_string(),
+        target: opts.target.to_string(),
+        before: Sizes {
+            paths: fs.len(),
+            content_bytes: fs.content_size(),
+            stored_bytes: image.stored_size(),
+        },
+        after: Sizes {
+            stored_bytes: layer.size,
+            ..after
+        },
+        seconds: report::seconds(started.elapsed()),
+        layer_digest: layer.digest.to_string(),
+        manifest_digest: blobs.manifest_digest.to_string(),
+    };
+    if let Some(path) = &opts.report {
+        report::write_report(path, &summary, &fs, &keep)?;
+    }
+    Ok(summary)
+}

@@ -1,0 +1,41 @@
+//! The `slimify` binary: parse arguments, run the pipeline, print the result.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use slimify::reference::ImageRef;
+use slimify::ui::Ui;
+use slimify::{slim, Options};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Each error's Display already names its cause: one line is enough.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &cli::Cli) -> slimify::error::Result<()> {
+    let ui = Ui::new(cli.quiet);
+    let opts = Options {
+        source: ImageRef::parse(&cli.source)?,
+        target: ImageRef::parse(&cli.output)?,
+        keep: cli.keep.clone(),
+        compression_level: cli.compression_level,
+        report: cli.report.clone(),
+        tmp_dir: cli.tmp_dir.clone(),
+        ui,
+    };
+    let summary = slim(&opts)?;
+    if !ui.quiet() {
+        eprintln!("{}", summary.line());
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The run's results: the stderr summary and the `--report` JSON file.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::keep::{KeepSet, Reason};
+use crate::rootfs::{Node, NodeKind, RootFs};
+
+/// Sizes of one side (source or slim image).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Sizes {
+    /// Paths in the filesystem (files, directories, links, ...), the root excluded.
+    pub paths: usize,
+    /// Bytes of regular-file content, each hard-linked inode counted once.
+    pub content_bytes: u64,
+    /// Bytes of the layer blobs as stored (compressed for gzip/zstd layers).
+    pub stored_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub source: String,
+    pub target: String,
+    pub before: Sizes,
+    pub after: Sizes,
+    pub seconds: f64,
+    pub layer_digest: String,
+    pub manifest_digest: String,
+}
+
+impl Summary {
+    /// One line for stderr.
+    pub fn line(&self) -> String {
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        format!(
+            "slimify: {} -> {}: {} -> {} content ({:.1}x smaller), {} -> {} layer bytes stored, {} -> {} paths, {:.2} s",
+            self.source,
+            self.target,
+            human(self.before.content_bytes),
+            human(self.after.content_bytes),
+            ratio(self.before.content_bytes, self.after.content_bytes),
+            human(self.before.stored_bytes),
+            human(self.after.stored_bytes),
+            self.before.paths,
+            self.after.paths,
+            self.seconds
+        )
+    }
+}
+
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Sizes of what `keep` selects from `fs`.
+pub fn kept_sizes(fs: &RootFs, keep: &KeepSet, stored: u64) -> Sizes {
+    let mut seen = HashSet::new();
+    let content_bytes = keep
+        .iter()
+        .filter_map(|(p, _)| fs.get(p))
+        .filter_map(|n| match n.kind {
+            NodeKind::File { size, .. } if seen.insert(n.inode) => Some(size),
+            _ => None,
+        })
+        .sum();
+    Sizes {
+        paths: keep.len(),
+        content_bytes,
+        stored_bytes: stored,
+    }
+}
+
+#[derive(Serialize)]
+struct Kept<'a> {
+    path: String,
+    kind: &'static str,
+    size: u64,
+    mode: String,
+    /// Why it is kept, nearest reason first: `parent of /a/b`, then why /a/b is kept.
+    reasons: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    dropped: Dropped,
+    kept: Vec<Kept<'a>>,
+}
+
+#[derive(Serialize)]
+struct Dropped {
+    paths: usize,
+    content_bytes: u64,
+}
+
+fn kind_name(n: &Node) -> &'static str {
+    match n.kind {
+        NodeKind::File { .. } => "file",
+        NodeKind::Dir => "dir",
+        NodeKind::Symlink(_) => "symlink",
+        NodeKind::CharDevice { .. } => "char-device",
+        NodeKind::BlockDevice { .. } => "block-device",
+        NodeKind::Fifo => "fifo",
+    }
+}
+
+fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
+    let reasons: std::collections::HashMap<&String, &Reason> = keep.iter().collect();
+    let mut chain = vec![first.to_string()];
+    let mut r = first;
+    while let Reason::ParentOf(child) = r {
+        match reasons.get(child) {
+            Some(next) if chain.len() < 256 => {
+                chain.push(next.to_string());
+                r = next;
+            }
+            _ => break,
+        }
+    }
+    chain
+}
+
+/// Write the JSON report (atomically, like every other output).
+pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet) -> Result<()> {
+    let kept = keep
+        .iter()
+        .filter_map(|(p, r)| {
+            let n = fs.get(p)?;
+            Some(Kept {
+                path: format!("/{p}"),
+                kind: kind_name(n),
+                size: match n.kind {
+                    NodeKind::File { size, .. } => size,
+                    _ => 0,
+                },
+                mode: format!("{:04o}", n.meta.mode),
+                reasons: reason_chain(keep, r),
+                target: match &n.kind {
+                    NodeKind::Symlink(t) => Some(t.as_str()),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
+    let report = Report {
+        summary,
+        dropped: Dropped {
+            paths: summary.before.paths.saturating_sub(summary.after.paths),
+            content_bytes: summary
+                .before
+                .content_bytes
+                .saturating_sub(summary.after.content_bytes),
+        },
+        kept,
+    };
+    let json = serde_json::to_vec_pretty(&report)
+        .map_err(|e| Error::image(format!("serializing report: {e}")))?;
+    crate::sink::replace_file(path, &json)
+}
+
+pub fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100.0).round() / 100.0
+}

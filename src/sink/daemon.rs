@@ -1,0 +1,24 @@
+//! The local Docker engine as a target: a docker-archive handed to `docker load`.
+//!
+//! `docker load` either imports the whole image and tags it or fails, so the
+//! engine never sees a half-written image.
+
+use std::path::Path;
+
+use super::archive::{write_atomic, Flavor};
+use super::OutputImage;
+use crate::docker;
+use crate::error::{Error, Result};
+
+pub fn write(name: &str, image: &OutputImage, spool_dir: &Path) -> Result<()> {
+    let archive = spool_dir.join("docker-load.tar");
+    write_atomic(&archive, image, Flavor::Docker(Some(name)))?;
+    let out = docker::run(&["load", "-i", &archive.to_string_lossy()])?;
+    if !out.contains(name) {
+        return Err(Error::Docker(format!(
+            "`docker load` did not report loading {name}: {}",
+            out.trim()
+        )));
+    }
+    Ok(())
+}

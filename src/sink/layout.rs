@@ -1,0 +1,180 @@
+//! OCI image layout directories (image-spec `image-layout.md`).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{
+    Arch, Descriptor, ImageIndex, ImageIndexBuilder, MediaType, Os, PlatformBuilder,
+};
+
+use super::OutputImage;
+use crate::error::{Error, IoContext, Result};
+use crate::source::BlobFile;
+use crate::write::ImageBlobs;
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// The index.json entry for the image, tagged `tag` (and, for archives that
+/// `docker load` reads, with the full image name containerd uses).
+pub fn manifest_descriptor(
+    blobs: &ImageBlobs,
+    tag: Option<&str>,
+    image_name: Option<&str>,
+) -> Result<Descriptor> {
+    let mut d = crate::write::descriptor_of(
+        MediaType::ImageManifest,
+        blobs.manifest.len() as u64,
+        &blobs.manifest_digest,
+    )?;
+    let mut platform = PlatformBuilder::default()
+        .os(Os::from(blobs.os.as_str()))
+        .architecture(Arch::from(blobs.architecture.as_str()));
+    if let Some(v) = &blobs.variant {
+        platform = platform.variant(v.clone());
+    }
+    d.set_platform(Some(
+        platform
+            .build()
+            .map_err(|e| Error::image(format!("platform: {e}")))?,
+    ));
+    let mut ann = std::collections::HashMap::new();
+    if let Some(t) = tag {
+        ann.insert(REF_NAME.to_string(), t.to_string());
+    }
+    if let Some(n) = image_name {
+        ann.insert("io.containerd.image.name".to_string(), n.to_string());
+    }
+    if !ann.is_empty() {
+        d.set_annotations(Some(ann));
+    }
+    Ok(d)
+}
+
+pub fn index_json(manifests: Vec<Descriptor>) -> Result<Vec<u8>> {
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .build()
+        .map_err(|e| Error::image(format!("building index.json: {e}")))?;
+    serde_json::to_vec(&index).map_err(|e| Error::image(format!("serializing index.json: {e}")))
+}
+
+/// Write into `dir`: a new layout is built beside it and renamed into place;
+/// an existing layout gets the new blobs (each renamed into place) and then a
+/// new index.json in one rename, replacing any image with the same tag.
+pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<()> {
+    let ours = manifest_descriptor(image.blobs, tag, None)?;
+    if dir.join("index.json").is_file() {
+        let old = ImageIndex::from_file(dir.join("index.json")).map_err(|e| {
+            Error::image(format!(
+                "{}: existing index.json is invalid: {e}",
+                dir.display()
+            ))
+        })?;
+        let ref_name = |d: &Descriptor| {
+            d.annotations()
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .cloned()
+        };
+        let mut manifests: Vec<Descriptor> = old
+            .manifests()
+            .iter()
+            .filter(|d| ref_name(d).as_deref() != tag)
+            .cloned()
+            .collect();
+        manifests.push(ours);
+        write_blobs(dir, image)?;
+        return replace_file(&dir.join("index.json"), &index_json(manifests)?);
+    }
+    let is_empty_dir = dir.is_dir() && fs::read_dir(dir).at(dir)?.next().is_none();
+    if dir.exists() && !is_empty_dir {
+        return Err(Error::Usage(format!(
+            "{}: exists and is not an OCI image layout; refusing to write into it",
+            dir.display()
+        )));
+    }
+    let parent = parent_of(dir);
+    let tmp = tempfile::Builder::new()
+        .prefix(".slimify-tmp-")
+        .tempdir_in(&parent)
+        .at(&parent)?;
+    fs::write(tmp.path().join("oci-layout"), OCI_LAYOUT).at(tmp.path())?;
+    write_blobs(tmp.path(), image)?;
+    fs::write(tmp.path().join("index.json"), index_json(vec![ours])?).at(tmp.path())?;
+    // rename(2) replaces an empty directory, so an empty target is fine too.
+    let staged = tmp.keep();
+    fs::rename(&staged, dir).map_err(|e| {
+        let _ = fs::remove_dir_all(&staged);
+        Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        }
+    })
+}
+
+fn write_blobs(dir: &Path, image: &OutputImage) -> Result<()> {
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).at(&blobs)?;
+    let b = image.blobs;
+    put_blob(&blobs, b.config_digest.hex(), |w| w.write_all(&b.config))?;
+    put_blob(&blobs, b.manifest_digest.hex(), |w| {
+        w.write_all(&b.manifest)
+    })?;
+    put_blob(&blobs, image.layer_digest.hex(), |w| {
+        copy_blob(image.layer, w)
+    })
+}
+
+pub fn copy_blob(blob: &BlobFile, w: &mut dyn Write) -> io::Result<()> {
+    io::copy(&mut blob.reader(), w).map(|_| ())
+}
+
+/// Content-addressed, so an existing blob is already right; a new one is
+/// written to a temporary name and renamed.
+fn put_blob(
+    blobs: &Path,
+    hex: &str,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let path = blobs.join(hex);
+    if path.is_file() {
+        return Ok(());
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(blobs).at(blobs)?;
+    let mut w = io::BufWriter::new(tmp.as_file_mut());
+    fill(&mut w).at(&path)?;
+    w.flush().at(&path)?;
+    drop(w);
+    tmp.persist(&path).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Replace a file atomically (write a temporary sibling, fsync, rename).
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let parent = parent_of(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".slimify-tmp-")
+        .tempfile_in(&parent)
+        .at(&parent)?;
+    tmp.write_all(data).at(path)?;
+    tmp.as_file().sync_all().at(path)?;
+    tmp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+pub fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}

@@ -1,0 +1,155 @@
+//! Reading images: every transport ends in the same [`SourceImage`], a verified
+//! config plus a list of layer blobs that can be read in parallel.
+
+mod blob;
+mod daemon;
+mod docker_archive;
+mod oci_layout;
+
+pub use blob::{BlobFile, BlobStore, SliceReader, TarIndex};
+
+use std::path::Path;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::reference::ImageRef;
+
+/// How a layer blob is compressed, decided from its media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    /// `docker save` archives carry no media types; look at the magic bytes.
+    Sniff,
+}
+
+impl Compression {
+    /// Map an OCI or Docker layer media type to its compression.
+    pub fn from_media_type(media_type: &str, digest: &Digest) -> Result<Self> {
+        use Compression::*;
+        let c = match media_type {
+            "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar" => None,
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Gzip,
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Zstd,
+            other => {
+                return Err(Error::UnsupportedMediaType {
+                    digest: digest.to_string(),
+                    media_type: other.to_string(),
+                })
+            }
+        };
+        Ok(c)
+    }
+}
+
+/// One layer to read: where its bytes are, how they are packed, and the
+/// digests its compressed and uncompressed streams must have.
+#[derive(Debug)]
+pub struct LayerBlob {
+    pub blob: BlobFile,
+    pub compression: Compression,
+    /// Digest of the blob as stored; `None` for legacy `docker save` layers,
+    /// which are named by directory, not digest (the diff_id still covers them).
+    pub digest: Option<Digest>,
+    /// The config's `rootfs.diff_ids` entry: digest of the uncompressed tar.
+    pub diff_id: Digest,
+}
+
+/// A source image, fully described and verified up to the layer contents.
+pub struct SourceImage {
+    /// The config exactly as stored (its digest was checked).
+    pub config_json: Vec<u8>,
+    pub config: serde_json::Value,
+    pub layers: Vec<LayerBlob>,
+}
+
+impl SourceImage {
+    /// Build from a verified config and the layer blobs of a manifest, checking
+    /// that the config's diff_ids and the layer list line up.
+    pub(crate) fn new(
+        config_json: Vec<u8>,
+        layers: Vec<(BlobFile, Compression, Option<Digest>)>,
+    ) -> Result<Self> {
+        let config: serde_json::Value = serde_json::from_slice(&config_json)
+            .map_err(|e| Error::image(format!("image config is not valid JSON: {e}")))?;
+        // Validate the parts of the config we rely on with the OCI types.
+        oci_spec::image::ImageConfiguration::from_reader(&config_json[..]).map_err(|e| {
+            Error::image(format!(
+                "image config is not a valid OCI/Docker config: {e}"
+            ))
+        })?;
+        let diff_ids = config
+            .pointer("/rootfs/diff_ids")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| Error::image("image config has no rootfs.diff_ids"))?;
+        if diff_ids.len() != layers.len() {
+            return Err(Error::image(format!(
+                "image config lists {} diff_ids but the manifest has {} layers",
+                diff_ids.len(),
+                layers.len()
+            )));
+        }
+        let layers = layers
+            .into_iter()
+            .zip(diff_ids)
+            .map(|((blob, compression, digest), id)| {
+                let id = id
+                    .as_str()
+                    .ok_or_else(|| Error::image("a diff_id in the image config is not a string"))?;
+                Ok(LayerBlob {
+                    blob,
+                    compression,
+                    digest,
+                    diff_id: Digest::parse(id)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SourceImage {
+            config_json,
+            config,
+            layers,
+        })
+    }
+
+    /// Sum of the stored (possibly compressed) layer sizes.
+    pub fn stored_size(&self) -> u64 {
+        self.layers.iter().map(|l| l.blob.len()).sum()
+    }
+}
+
+/// Open any source reference. `spool_dir` receives temporary copies that a
+/// transport needs (the Docker engine's `docker save` stream).
+pub fn open(reference: &ImageRef, spool_dir: &Path) -> Result<SourceImage> {
+    match reference {
+        ImageRef::Daemon { name } => daemon::open(name, spool_dir),
+        ImageRef::DockerArchive { path, name } => {
+            let store = BlobStore::Tar(TarIndex::scan(path)?);
+            docker_archive::open(&store, name.as_deref(), &path.display().to_string())
+        }
+        ImageRef::Oci { dir, tag } => {
+            if !dir.join("index.json").is_file() {
+                return Err(Error::image(format!(
+                    "{}: not an OCI image layout (no index.json)",
+                    dir.display()
+                )));
+            }
+            oci_layout::open(
+                &BlobStore::Dir(dir.clone()),
+                tag.as_deref(),
+                &dir.display().to_string(),
+            )
+        }
+        ImageRef::OciArchive { path, tag } => {
+            let store = BlobStore::Tar(TarIndex::scan(path)?);
+            oci_layout::open(&store, tag.as_deref(), &path.display().to_string())
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The OCI image layout (image-spec `image-layout.md`), as a directory or a tar.
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+
+use super::{BlobStore, Compression, SourceImage};
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+
+/// The annotation that carries the tag in an OCI layout's index.json.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Nested indexes deeper than this are refused (and a cycle is caught by it).
+const MAX_INDEX_DEPTH: usize = 8;
+
+pub fn open(store: &BlobStore, tag: Option<&str>, name: &str) -> Result<SourceImage> {
+    let index_file = store.open("index.json")?;
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut index_file.reader(), &mut raw).at(&index_file.name)?;
+    let index = ImageIndex::from_reader(&raw[..])
+        .map_err(|e| Error::image(format!("{name}: invalid index.json: {e}")))?;
+    let top = pick_by_tag(index.manifests(), tag, name)?;
+    let manifest = resolve_manifest(store, top, 0)?;
+    read_manifest(store, &manifest)
+}
+
+/// Choose the index entry that a tag names, or the only one when no tag is given.
+fn pick_by_tag<'a>(
+    entries: &'a [Descriptor],
+    tag: Option<&str>,
+    name: &str,
+) -> Result<&'a Descriptor> {
+    let ref_name = |d: &Descriptor| {
+        d.annotations()
+            .as_ref()
+            .and_then(|a| a.get(REF_NAME))
+            .cloned()
+    };
+    match tag {
+        Some(tag) => entries
+            .iter()
+            .find(|d| ref_name(d).as_deref() == Some(tag))
+            .ok_or_else(|| {
+                let known: Vec<String> = entries.iter().filter_map(ref_name).collect();
+                Error::image(format!(
+                    "{name}: no image tagged {tag:?} (tags present: {})",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+            }),
+        None => match entries {
+            [one] => Ok(one),
+            [] => Err(Error::image(format!("{name}: the layout holds no image"))),
+            many => {
+                let known: Vec<String> = many.iter().filter_map(ref_name).collect();
+                Err(Error::image(format!(
+                    "{name}: the layout holds {} images; name one with :TAG (tags present: {})",
+                    many.len(),
+                    known.join(", ")
+                )))
+            }
+        },
+    }
+}
+
+/// Follow nested indexes (manifest lists) down to one image manifest, picking
+/// the platform this machine runs.
+fn resolve_manifest(store: &BlobStore, desc: &Descriptor, depth: usize) -> Result<ImageManifest> {
+    if depth > MAX_INDEX_DEPTH {
+        return Err(Error::image(format!(
+            "image index nesting deeper than {MAX_INDEX_DEPTH} (a cycle?) at {}",
+            desc.digest()
+        )));
+    }
+    let digest = Digest::parse(desc.digest().as_ref())?;
+    let blob = store.open_blob(&digest)?;
+    let raw = blob.read_verified(&digest, Some(desc.size()), "manifest")?;
+    match desc.media_type() {
+        MediaType::ImageIndex => {
+            let index = ImageIndex::from_reader(&raw[..])
+                .map_err(|e| Error::image(format!("image index {digest}: {e}")))?;
+            let chosen = pick_platform(index.manifests(), &digest)?;
+            resolve_manifest(store, chosen, depth + 1)
+        }
+        MediaType::ImageManifest => ImageManifest::from_reader(&raw[..])
+            .map_err(|e| Error::image(format!("image manifest {digest}: {e}"))),
+        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.list.v2+json" => {
+            let index = ImageIndex::from_reader(&raw[..])
+                .map_err(|e| Error::image(format!("manifest list {digest}: {e}")))?;
+            let chosen = pick_platform(index.manifests(), &digest)?;
+            resolve_manifest(store, chosen, depth + 1)
+        }
+        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.v2+json" => {
+            ImageManifest::from_reader(&raw[..])
+                .map_err(|e| Error::image(format!("image manifest {digest}: {e}")))
+        }
+        other => Err(Error::image(format!(
+            "{digest}: unsupported manifest media type {other}"
+        ))),
+    }
+}
+
+/// The GOARCH name of the machine we run on, as used in OCI platforms.
+pub fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+fn pick_platform<'a>(entries: &'a [Descriptor], index: &Digest) -> Result<&'a Descriptor> {
+    if let [one] = entries {
+        return Ok(one);
+    }
+    let arch = host_architecture();
+    entries
+        .iter()
+        .find(|d| {
+            d.platform().as_ref().is_some_and(|p| {
+                p.os().to_string() == "linux" && p.architecture().to_string() == arch
+            })
+        })
+        .ok_or_else(|| {
+            Error::image(format!(
+                "image index {index} has no linux/{arch} image among {} entries",
+                entries.len()
+            ))
+        })
+}
+
+fn read_manifest(store: &BlobStore, manifest: &ImageManifest) -> Result<SourceImage> {
+    let config_desc = manifest.config();
+    let config_digest = Digest::parse(config_desc.digest().as_ref())?;
+    let config_json = store.open_blob(&config_digest)?.read_verified(
+        &config_digest,
+        Some(config_desc.size()),
+        "config",
+    )?;
+    let layers = manifest
+        .layers()
+        .iter()
+        .map(|l| {
+            let digest = Digest::parse(l.digest().as_ref())?;
+            let compression = Compression::from_media_type(l.media_type().as_ref(), &digest)?;
+            let blob = store.open_blob(&digest)?;
+            if blob.len() != l.size() {
+                return Err(Error::image(format!(
+                    "layer {digest}: manifest says {} bytes, blob has {}",
+                    l.size(),
+                    blob.len()
+                )));
+            }
+            Ok((blob, compression, Some(digest)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    SourceImage::new(config_json, layers)
+}

@@ -1,0 +1,174 @@
+//! The output layer: a tar of the kept paths, sorted, compressed with
+//! [`ParallelGz`], hashed twice on the way (diff_id before compression, blob
+//! digest after).
+//!
+//! Every header field comes from the flattened source (mode with its special
+//! bits, uid/gid, mtime, xattrs as `SCHILY.xattr.*` PAX records) or is fixed
+//! (empty user/group names), and paths are in byte order, so the same input
+//! always gives the same bytes. Paths or link targets longer than the ustar
+//! fields go into PAX `path`/`linkpath` records, which every runtime reads;
+//! link targets are copied byte for byte.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use indicatif::ProgressBar;
+
+use super::pgzip::ParallelGz;
+use crate::digest::{Digest, HashingWriter};
+use crate::error::{Error, IoContext, Result};
+use crate::keep::KeepSet;
+use crate::rootfs::{Node, NodeKind, RootFs};
+use crate::source::BlobFile;
+
+/// What was written, for the config and manifest.
+pub struct WrittenLayer {
+    /// The compressed blob, ready to be copied into the target.
+    pub blob: BlobFile,
+    /// sha256 of the compressed blob.
+    pub digest: Digest,
+    pub size: u64,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: Digest,
+    pub entries: usize,
+}
+
+pub fn write_layer(
+    fs: &RootFs,
+    keep: &KeepSet,
+    out: File,
+    level: u32,
+    progress: &ProgressBar,
+) -> Result<WrittenLayer> {
+    let io_err = |e: io::Error| Error::Io {
+        path: "output layer".into(),
+        source: e,
+    };
+    let blob = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
+    let gz = ParallelGz::new(blob, level).map_err(io_err)?;
+    let mut tar = tar::Builder::new(HashingWriter::new(gz));
+    // Hard links: the first kept path of an inode carries the data.
+    let mut first_path: HashMap<u64, &str> = HashMap::new();
+    let mut entries = 0;
+    for (path, _) in keep.iter() {
+        let node = fs
+            .get(path)
+            .ok_or_else(|| Error::image(format!("kept path /{path} is not in the image")))?;
+        let link_to = match node.kind {
+            NodeKind::Dir => None,
+            _ => match first_path.get(&node.inode) {
+                Some(first) => Some(*first),
+                None => {
+                    first_path.insert(node.inode, path);
+                    None
+                }
+            },
+        };
+        append(&mut tar, fs, path, node, link_to).map_err(|e| Error::Io {
+            path: format!("/{path} (writing the output layer)").into(),
+            source: e,
+        })?;
+        if let (NodeKind::File { size, .. }, None) = (&node.kind, link_to) {
+            progress.inc(*size);
+        }
+        entries += 1;
+    }
+    let (gz, diff_id, _) = tar.into_inner().map_err(io_err)?.finish();
+    let (buffered, digest, size) = gz.finish().map_err(io_err)?.finish();
+    let file = buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .at("output layer")?;
+    Ok(WrittenLayer {
+        blob: BlobFile::from_file(file, "output layer".into())?,
+        digest,
+        size,
+        diff_id,
+        entries,
+    })
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    fs: &RootFs,
+    path: &str,
+    node: &Node,
+    link_to: Option<&str>,
+) -> io::Result<()> {
+    use tar::EntryType as T;
+    let mut header = tar::Header::new_ustar();
+    header.set_mode(node.meta.mode);
+    header.set_uid(node.meta.uid);
+    header.set_gid(node.meta.gid);
+    header.set_mtime(node.meta.mtime);
+    header.set_size(0);
+    let name = if node.kind == NodeKind::Dir {
+        format!("{path}/")
+    } else {
+        path.to_string()
+    };
+    let mut pax: Vec<(String, Vec<u8>)> = node
+        .meta
+        .xattrs
+        .iter()
+        .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.clone()))
+        .collect();
+    set_name(
+        &mut header.as_old_mut().name,
+        "path",
+        name.as_bytes(),
+        &mut pax,
+    );
+    let (kind, target) = match (&node.kind, link_to) {
+        (_, Some(first)) => (T::Link, Some(first.to_string())),
+        (NodeKind::File { size, .. }, None) => {
+            header.set_size(*size);
+            (T::Regular, None)
+        }
+        (NodeKind::Dir, None) => (T::Directory, None),
+        (NodeKind::Symlink(t), None) => (T::Symlink, Some(t.clone())),
+        (NodeKind::CharDevice { major, minor }, None) => {
+            header.set_device_major(*major)?;
+            header.set_device_minor(*minor)?;
+            (T::Char, None)
+        }
+        (NodeKind::BlockDevice { major, minor }, None) => {
+            header.set_device_major(*major)?;
+            header.set_device_minor(*minor)?;
+            (T::Block, None)
+        }
+        (NodeKind::Fifo, None) => (T::Fifo, None),
+    };
+    header.set_entry_type(kind);
+    if let Some(t) = target {
+        set_name(
+            &mut header.as_old_mut().linkname,
+            "linkpath",
+            t.as_bytes(),
+            &mut pax,
+        );
+    }
+    if !pax.is_empty() {
+        tar.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    }
+    header.set_cksum();
+    match (&node.kind, link_to) {
+        (NodeKind::File { .. }, None) => {
+            let reader = fs.open(node).expect("a file node has content");
+            tar.append(&header, reader)
+        }
+        _ => tar.append(&header, io::empty()),
+    }
+}
+
+/// Put `value` in a fixed ustar field, or in a PAX record when it does not fit
+/// (the field then keeps a truncated copy for old readers).
+fn set_name(field: &mut [u8], pax_key: &str, value: &[u8], pax: &mut Vec<(String, Vec<u8>)>) {
+    field.fill(0);
+    let n = value.len().min(field.len());
+    field[..n].copy_from_slice(&value[..n]);
+    if value.len() > field.len() {
+        pax.push((pax_key.to_string(), value.to_vec()));
+    }
+}

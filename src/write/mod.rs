@@ -1,0 +1,10 @@
+//! Writing the slim image: one deterministic gzip layer, a config that keeps
+//! the source's runtime settings, and a manifest.
+
+mod config;
+mod layer;
+mod pgzip;
+
+pub use config::{descriptor_of, slim_config, ImageBlobs};
+pub use layer::{write_layer, WrittenLayer};
+pub use pgzip::ParallelGz;
