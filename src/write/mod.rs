@@ -8,3 +8,6 @@ mod pgzip;
 pub use config::{descriptor_of, slim_config, ImageBlobs};
 pub use layer::{write_layer, WrittenLayer};
 pub use pgzip::ParallelGz;
+
+#[cfg(test)]
+mod tests;
