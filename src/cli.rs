@@ -36,8 +36,9 @@ pub struct Cli {
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
-    /// gzip level of the output layer (0-9): 1 is fastest, 9 smallest.
-    #[arg(long, value_name = "N", default_value_t = 6)]
+    /// gzip level of the output layer (0-9). The default, 2, measured about as
+    /// small as the usual docker/skopeo gzip output and 1.5x faster than level 6.
+    #[arg(long, value_name = "N", default_value_t = 2)]
     pub compression_level: u32,
 
     /// Directory for temporary spools (decompressed layers, `docker save` output).

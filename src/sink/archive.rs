@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::layout::{index_json, manifest_descriptor, parent_of, OCI_LAYOUT};
+use super::layout::{index_json, manifest_descriptor, parent_of, temp_file_in, OCI_LAYOUT};
 use super::OutputImage;
 use crate::error::{Error, IoContext, Result};
 
@@ -30,10 +30,7 @@ pub fn write_atomic(path: &Path, image: &OutputImage, flavor: Flavor) -> Result<
         )));
     }
     let parent = parent_of(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".slimify-tmp-")
-        .tempfile_in(&parent)
-        .at(&parent)?;
+    let mut tmp = temp_file_in(&parent)?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         write_archive(&mut w, image, &flavor).at(path)?;

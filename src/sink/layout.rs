@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{
@@ -105,6 +106,8 @@ pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<(
     fs::write(tmp.path().join("oci-layout"), OCI_LAYOUT).at(tmp.path())?;
     write_blobs(tmp.path(), image)?;
     fs::write(tmp.path().join("index.json"), index_json(vec![ours])?).at(tmp.path())?;
+    // A temporary directory is private (0700); the layout is not.
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).at(tmp.path())?;
     // rename(2) replaces an empty directory, so an empty target is fine too.
     let staged = tmp.keep();
     fs::rename(&staged, dir).map_err(|e| {
@@ -144,7 +147,7 @@ fn put_blob(
     if path.is_file() {
         return Ok(());
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(blobs).at(blobs)?;
+    let mut tmp = temp_file_in(blobs)?;
     let mut w = io::BufWriter::new(tmp.as_file_mut());
     fill(&mut w).at(&path)?;
     w.flush().at(&path)?;
@@ -159,10 +162,7 @@ fn put_blob(
 /// Replace a file atomically (write a temporary sibling, fsync, rename).
 pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     let parent = parent_of(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".slimify-tmp-")
-        .tempfile_in(&parent)
-        .at(&parent)?;
+    let mut tmp = temp_file_in(&parent)?;
     tmp.write_all(data).at(path)?;
     tmp.as_file().sync_all().at(path)?;
     tmp.persist(path).map_err(|e| Error::Io {
@@ -170,6 +170,16 @@ pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
         source: e.error,
     })?;
     Ok(())
+}
+
+/// A temporary file beside its final name, readable like any file we publish
+/// (temporary files are created 0600), removed unless it is persisted.
+pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".slimify-tmp-")
+        .permissions(fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .at(dir)
 }
 
 pub fn parent_of(path: &Path) -> PathBuf {

@@ -7,24 +7,32 @@
 //! never on the number of threads, so the output (and its digest) is the same
 //! on every machine. The CRC-32 of the chunks is combined in order.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::sync::mpsc;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
-use rayon::prelude::*;
 
 const CHUNK: usize = 1 << 20;
 const DICT: usize = 32 << 10;
 
+type Compressed = io::Result<(Vec<u8>, crc32fast::Hasher)>;
+
+/// A gzip writer whose chunks are compressed on the rayon pool while the
+/// caller keeps producing input; results are written strictly in order.
 pub struct ParallelGz<W: Write> {
     out: W,
     level: Compression,
     buf: Vec<u8>,
-    pending: Vec<Vec<u8>>,
-    /// Tail of the last chunk already compressed: the next chunk's dictionary.
+    /// Chunks being compressed, oldest first.
+    in_flight: VecDeque<mpsc::Receiver<Compressed>>,
+    max_in_flight: usize,
+    /// Tail of the previous chunk: the next chunk's preset dictionary.
     dict: Vec<u8>,
     crc: crc32fast::Hasher,
     total: u64,
-    batch: usize,
+    /// The pool to compress on; `None` is rayon's global pool.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl<W: Write> ParallelGz<W> {
@@ -35,49 +43,68 @@ impl<W: Write> ParallelGz<W> {
             out,
             level: Compression::new(level),
             buf: Vec::with_capacity(CHUNK),
-            pending: Vec::new(),
+            in_flight: VecDeque::new(),
+            max_in_flight: 4 * rayon::current_num_threads().max(1),
             dict: Vec::new(),
             crc: crc32fast::Hasher::new(),
             total: 0,
-            batch: 2 * rayon::current_num_threads().max(1),
+            pool: None,
         })
     }
 
-    /// Compress what is pending; `last` is compressed with a final block.
-    fn compress_pending(&mut self, last: Option<Vec<u8>>) -> io::Result<()> {
-        let mut chunks = std::mem::take(&mut self.pending);
-        let final_index = last.as_ref().map(|_| chunks.len());
-        chunks.extend(last);
-        if chunks.is_empty() {
-            return Ok(());
-        }
-        let dicts: Vec<&[u8]> = std::iter::once(&self.dict[..])
-            .chain(chunks.iter().map(|c| tail(c)))
-            .collect();
+    /// Compress on `pool` instead of the global pool.
+    pub fn with_pool(
+        out: W,
+        level: u32,
+        pool: std::sync::Arc<rayon::ThreadPool>,
+    ) -> io::Result<Self> {
+        let mut gz = Self::new(out, level)?;
+        gz.max_in_flight = 4 * pool.current_num_threads();
+        gz.pool = Some(pool);
+        Ok(gz)
+    }
+
+    /// Hand `data` to the pool; `last` ends the deflate stream.
+    fn spawn(&mut self, data: Vec<u8>, last: bool) -> io::Result<()> {
+        let dict = std::mem::replace(&mut self.dict, tail(&data).to_vec());
         let level = self.level;
-        let results: Vec<io::Result<(Vec<u8>, crc32fast::Hasher)>> = chunks
-            .par_iter()
-            .enumerate()
-            .map(|(i, data)| {
-                let mut crc = crc32fast::Hasher::new();
-                crc.update(data);
-                let deflated = deflate(data, dicts[i], level, Some(i) == final_index)?;
-                Ok((deflated, crc))
-            })
-            .collect();
-        for r in results {
-            let (deflated, crc) = r?;
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = move || {
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(&data);
+            let _ = tx.send(deflate(&data, &dict, level, last).map(|d| (d, crc)));
+        };
+        match &self.pool {
+            Some(pool) => pool.spawn(job),
+            // On a pool thread, waiting for a queued task could deadlock: work inline.
+            None if rayon::current_thread_index().is_some() => job(),
+            None => rayon::spawn(job),
+        }
+        self.in_flight.push_back(rx);
+        while self.in_flight.len() > self.max_in_flight {
+            self.write_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn write_oldest(&mut self) -> io::Result<()> {
+        if let Some(rx) = self.in_flight.pop_front() {
+            let (deflated, crc) = rx
+                .recv()
+                .map_err(|_| io::Error::other("a compression task died"))??;
             self.out.write_all(&deflated)?;
             self.crc.combine(&crc);
         }
-        self.dict = tail(chunks.last().expect("non-empty")).to_vec();
         Ok(())
     }
 
     /// Write the last block and the gzip trailer; returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         let last = std::mem::take(&mut self.buf);
-        self.compress_pending(Some(last))?;
+        self.spawn(last, true)?;
+        while !self.in_flight.is_empty() {
+            self.write_oldest()?;
+        }
         let crc = self.crc.clone().finalize();
         self.out.write_all(&crc.to_le_bytes())?;
         self.out.write_all(&(self.total as u32).to_le_bytes())?;
@@ -126,10 +153,7 @@ impl<W: Write> Write for ParallelGz<W> {
         self.total += n as u64;
         if self.buf.len() == CHUNK {
             let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-            self.pending.push(full);
-            if self.pending.len() >= self.batch {
-                self.compress_pending(None)?;
-            }
+            self.spawn(full, false)?;
         }
         Ok(n)
     }

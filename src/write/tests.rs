@@ -19,14 +19,24 @@ fn rich_layers() -> Vec<Vec<u8>> {
             .dir("usr/bin", 0o755)
             .symlink("bin", "usr/bin")
             .file_with("usr/bin/su", b"setuid binary", 0o4755, 0, 0)
-            .file_with_pax("usr/bin/ping", b"cap binary", &[("SCHILY.xattr.security.capability", cap)])
+            .file_with_pax(
+                "usr/bin/ping",
+                b"cap binary",
+                &[("SCHILY.xattr.security.capability", cap)],
+            )
             .dir("tmp", 0o1777)
             .file("etc/old", b"removed later")
             .bytes(),
         LayerBuilder::new()
             .whiteout("etc/old")
             .hardlink("usr/bin/su-again", "usr/bin/su")
-            .file_with(&format!("srv/{}/{}", "n".repeat(150), "file"), b"long", 0o640, 1234, 5678)
+            .file_with(
+                &format!("srv/{}/{}", "n".repeat(150), "file"),
+                b"long",
+                0o640,
+                1234,
+                5678,
+            )
             .symlink("srv/dangling", &format!("/nowhere/{}", "x".repeat(120)))
             .fifo("run/ctl")
             .char_device("opt/null", 1, 3)
@@ -49,13 +59,20 @@ fn view(fs: &RootFs) -> Vec<String> {
                 }
                 other => format!("{other:?}"),
             };
-            let group = first_of_inode.entry(n.inode).or_insert_with(|| p.clone()).clone();
+            let group = first_of_inode
+                .entry(n.inode)
+                .or_insert_with(|| p.clone())
+                .clone();
             format!("{p} {kind} {:?} inode-of:{group}", n.meta)
         })
         .collect()
 }
 
-fn write_and_reread(fs: &RootFs, globs: &[&str], dir: &std::path::Path) -> (RootFs, super::WrittenLayer) {
+fn write_and_reread(
+    fs: &RootFs,
+    globs: &[&str],
+    dir: &std::path::Path,
+) -> (RootFs, super::WrittenLayer) {
     let globs: Vec<String> = globs.iter().map(|s| s.to_string()).collect();
     let keep = KeepGlobs::new(&globs).unwrap().select(fs);
     let out = tempfile::tempfile_in(dir).unwrap();
@@ -84,7 +101,10 @@ fn the_same_input_gives_the_same_bytes() {
     let fs = RootFs::from_layers(index_all(dir.path(), &rich_layers(), false)).unwrap();
     let (_, a) = write_and_reread(&fs, &["/**"], dir.path());
     let (_, b) = write_and_reread(&fs, &["/**"], dir.path());
-    assert_eq!((a.digest.clone(), a.diff_id.clone()), (b.digest.clone(), b.diff_id.clone()));
+    assert_eq!(
+        (a.digest.clone(), a.diff_id.clone()),
+        (b.digest.clone(), b.diff_id.clone())
+    );
     let read = |blob: &BlobFile| {
         let mut v = Vec::new();
         blob.reader().read_to_end(&mut v).unwrap();
@@ -98,7 +118,11 @@ fn a_partial_keep_keeps_parents_and_turns_a_lone_hard_link_into_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let fs = RootFs::from_layers(index_all(dir.path(), &rich_layers(), true)).unwrap();
     let (back, _) = write_and_reread(&fs, &["/usr/bin/su-again", "/tmp"], dir.path());
-    let kept: Vec<&str> = back.iter().map(|(p, _)| p.as_str()).filter(|p| !p.is_empty()).collect();
+    let kept: Vec<&str> = back
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .filter(|p| !p.is_empty())
+        .collect();
     assert_eq!(kept, ["tmp", "usr", "usr/bin", "usr/bin/su-again"]);
     let su = back.get("usr/bin/su-again").unwrap();
     assert!(matches!(su.kind, NodeKind::File { size: 13, .. }));
