@@ -67,7 +67,9 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         .tempdir_in(&tmp_root)
         .at(&tmp_root)?;
 
+    let opening = opts.ui.spinner(format!("opening {}", opts.source));
     let image = source::open(&opts.source, spool.path())?;
+    opening.finish_and_clear();
     let reading = opts.ui.bytes("reading layers", image.stored_size());
     let layers = image
         .layers
@@ -92,6 +94,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
     let layer = write::write_layer(&fs, &keep, out, opts.compression_level, &writing)?;
     writing.finish_and_clear();
     let blobs = write::slim_config(&image.config, &layer, image.layers.len())?;
+    let storing = opts.ui.spinner(format!("writing {}", opts.target));
     sink::write(
         &opts.target,
         &sink::OutputImage {
@@ -101,6 +104,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         },
         spool.path(),
     )?;
+    storing.finish_and_clear();
 
     let summary = Summary {
         source: opts.source.to_string(),

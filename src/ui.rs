@@ -32,6 +32,16 @@ impl Ui {
         self.quiet
     }
 
+    /// A spinner for a step whose size we cannot know (`docker save`, `docker load`).
+    pub fn spinner(&self, message: String) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+
     /// A byte-counting bar, hidden unless progress is on.
     pub fn bytes(&self, message: &'static str, total: u64) -> ProgressBar {
         if !self.progress {

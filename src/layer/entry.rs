@@ -113,11 +113,12 @@ fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, Stri
     let path = normalize_path(&raw_path)?;
     let header = entry.header();
     let bad = |e: std::io::Error| format!("{raw_path:?}: {e}");
+    let old = header.as_old();
     let (mode, uid, gid, mtime) = (
-        header.mode().map_err(bad)? & 0o7777,
-        header.uid().map_err(bad)?,
-        header.gid().map_err(bad)?,
-        header.mtime().map_err(bad)?,
+        lenient(&old.mode, header.mode().map(u64::from)).map_err(bad)? as u32 & 0o7777,
+        lenient(&old.uid, header.uid()).map_err(bad)?,
+        lenient(&old.gid, header.gid()).map_err(bad)?,
+        lenient(&old.mtime, header.mtime()).map_err(bad)?,
     );
     let dev = (
         header.device_major().ok().flatten().unwrap_or(0),
@@ -190,6 +191,15 @@ fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, Stri
         }));
     }
     Ok(Some(Entry { path, kind, meta }))
+}
+
+/// An all-NUL or all-blank numeric field is 0, as GNU tar and Go's
+/// archive/tar read it; some image builders leave uid/gid/mtime empty.
+fn lenient(raw: &[u8], parsed: std::io::Result<u64>) -> std::io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        other => other,
+    }
 }
 
 fn xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Vec<(String, Vec<u8>)>> {
