@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Usage: scripts/setup.sh
+#
+# Prepares a Debian 12 machine (run as root; works unattended with CI=true and
+# no stdin) for building and testing slimify:
+#   * installs the Debian packages below when missing (apt-get update first,
+#     only if something has to be installed); hyperfine is optional;
+#   * makes sure a docker engine answers: if `docker info` fails, starts
+#     `dockerd --iptables=false` detached (setsid + nohup, log in
+#     /tmp/slimify-dockerd.log) and waits up to 60 s for it.
+# Idempotent: a second run changes nothing. Prints one line per action.
+set -euo pipefail
+
+REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3)
+OPTIONAL=(hyperfine)
+DOCKERD_LOG=/tmp/slimify-dockerd.log
+DOCKERD_WAIT=60
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (apt-get, dockerd)"
+export DEBIAN_FRONTEND=noninteractive
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+apt_updated=0
+apt_update() {
+    if [[ $apt_updated -eq 0 ]]; then
+        log "apt-get update"
+        apt-get update -qq </dev/null >/dev/null
+        apt_updated=1
+    fi
+}
+
+missing=()
+for p in "${REQUIRED[@]}"; do
+    if installed "$p"; then
+        log "ok: $p already installed"
+    else
+        missing+=("$p")
+    fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    apt_update
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+fi
+
+for p in "${OPTIONAL[@]}"; do
+    if installed "$p"; then
+        log "ok: $p already installed"
+        continue
+    fi
+    apt_update
+    if apt-cache show "$p" >/dev/null 2>&1 \
+        && apt-get install -y -qq --no-install-recommends "$p" </dev/null >/dev/null 2>&1; then
+        log "installed optional $p"
+    else
+        log "skipped optional $p (not available)"
+    fi
+done
+
+command -v docker >/dev/null || die "no docker client on PATH after installing docker.io"
+
+if docker info >/dev/null 2>&1; then
+    log "ok: docker engine is running ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+else
+    command -v dockerd >/dev/null || die "dockerd not found"
+    log "starting dockerd --iptables=false (log: $DOCKERD_LOG)"
+    # setsid + nohup: own session, survives this script and its terminal/CI step.
+    setsid nohup dockerd --iptables=false </dev/null >>"$DOCKERD_LOG" 2>&1 &
+    for ((i = 0; i < DOCKERD_WAIT; i++)); do
+        if docker info >/dev/null 2>&1; then
+            break
+        fi
+        sleep 1
+    done
+    if ! docker info >/dev/null 2>&1; then
+        tail -n 30 "$DOCKERD_LOG" >&2 || true
+        die "docker engine did not answer within ${DOCKERD_WAIT}s"
+    fi
+    log "docker engine is up after ${i}s ($(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+fi
+
+driver=$(docker info -f '{{.Driver}}' 2>/dev/null || echo '?')
+if [[ $driver == overlay2 ]]; then
+    log "ok: storage driver overlay2"
+else
+    log "warning: storage driver is '$driver', fixtures are meant for overlay2"
+fi

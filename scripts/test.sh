@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Usage: bash scripts/test.sh [nextest args...]
+#
+# The whole test suite, exactly as CI runs it (.ci/run calls this after the
+# fmt and clippy checks). On a fresh Debian 12 machine as root it installs the
+# Debian packages the tests use, starts the Docker engine when `docker info`
+# fails, builds the fixture images from Debian packages (cached by recipe, so
+# later runs reuse them), then runs every unit and integration test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "test: installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
+
+# Build (or reuse) the fixtures before the tests start, so a cold cache shows
+# up here as one clear step rather than as slow tests.
+for f in fixtures/*/Dockerfile; do
+    name=$(basename "$(dirname "$f")")
+    echo "test: fixture $name -> $(bash scripts/fixture.sh "$name")"
+done
+
+cargo nextest run --no-fail-fast "$@"
