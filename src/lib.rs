@@ -12,6 +12,7 @@
 pub mod digest;
 pub mod docker;
 pub mod error;
+pub mod interrupt;
 pub mod keep;
 pub mod layer;
 pub mod reference;

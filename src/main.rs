@@ -12,12 +12,21 @@ use slimify::{slim, Options};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if let Err(e) = slimify::interrupt::install() {
+        eprintln!("error: cannot install signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Each error's Display already names its cause: one line is enough.
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            if slimify::interrupt::interrupted() {
+                eprintln!("error: interrupted by a signal; nothing was written");
+                ExitCode::from(130)
+            } else {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
         }
     }
 }

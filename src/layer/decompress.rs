@@ -48,6 +48,7 @@ impl<R> Counting<R> {
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::interrupt::check()?;
         let n = self.inner.read(buf)?;
         self.progress.inc(n as u64);
         Ok(n)

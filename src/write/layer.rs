@@ -52,6 +52,7 @@ pub fn write_layer(
     let mut first_path: HashMap<u64, &str> = HashMap::new();
     let mut entries = 0;
     for (path, _) in keep.iter() {
+        crate::interrupt::check().map_err(io_err)?;
         let node = fs
             .get(path)
             .ok_or_else(|| Error::image(format!("kept path /{path} is not in the image")))?;
