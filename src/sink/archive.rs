@@ -5,14 +5,14 @@
 //! write too, so one archive serves Docker engines old and new. The tar itself
 //! is deterministic (fixed order, mode, owner and mtime).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde_json::json;
 
-use super::layout::{index_json, manifest_descriptor, parent_of, temp_file_in, OCI_LAYOUT};
+use super::layout::{index_json, manifest_descriptor, write_atomically, OCI_LAYOUT};
 use super::OutputImage;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 
 pub enum Flavor<'a> {
     /// `oci-archive:PATH[:TAG]`
@@ -29,19 +29,7 @@ pub fn write_atomic(path: &Path, image: &OutputImage, flavor: Flavor) -> Result<
             path.display()
         )));
     }
-    let parent = parent_of(path);
-    let mut tmp = temp_file_in(&parent)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write_archive(&mut w, image, &flavor).at(path)?;
-        w.flush().at(path)?;
-    }
-    tmp.as_file().sync_all().at(path)?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    write_atomically(path, true, |w| write_archive(w, image, &flavor))
 }
 
 pub fn write_archive(w: &mut dyn Write, image: &OutputImage, flavor: &Flavor) -> io::Result<()> {

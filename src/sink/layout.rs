@@ -137,7 +137,8 @@ pub fn copy_blob(blob: &BlobFile, w: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Content-addressed, so an existing blob is already right; a new one is
-/// written to a temporary name and renamed.
+/// written to a temporary name and renamed. Not fsynced: every reader
+/// verifies blobs against their digest anyway.
 fn put_blob(
     blobs: &Path,
     hex: &str,
@@ -147,24 +148,32 @@ fn put_blob(
     if path.is_file() {
         return Ok(());
     }
-    let mut tmp = temp_file_in(blobs)?;
-    let mut w = io::BufWriter::new(tmp.as_file_mut());
-    fill(&mut w).at(&path)?;
-    w.flush().at(&path)?;
-    drop(w);
-    tmp.persist(&path).map_err(|e| Error::Io {
-        path: path.clone(),
-        source: e.error,
-    })?;
-    Ok(())
+    write_atomically(&path, false, fill)
 }
 
-/// Replace a file atomically (write a temporary sibling, fsync, rename).
+/// Replace a file atomically and durably.
 pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomically(path, true, |w| w.write_all(data))
+}
+
+/// Write `path` by filling a temporary sibling (fsynced when `durable`) and
+/// renaming it over `path`: readers see the old file or the new one, never a
+/// part, and a failure removes the temporary file.
+pub fn write_atomically(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
     let parent = parent_of(path);
     let mut tmp = temp_file_in(&parent)?;
-    tmp.write_all(data).at(path)?;
-    tmp.as_file().sync_all().at(path)?;
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        fill(&mut w).at(path)?;
+        w.flush().at(path)?;
+    }
+    if durable {
+        tmp.as_file().sync_all().at(path)?;
+    }
     tmp.persist(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e.error,
