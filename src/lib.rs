@@ -44,7 +44,7 @@ pub struct Options {
     pub target: ImageRef,
     /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
     pub keep: Vec<String>,
-    /// gzip level of the output layer, 0-9.
+    /// gzip level of the output layer (libdeflate's, 0-12).
     pub compression_level: u32,
     pub report: Option<PathBuf>,
     /// Where temporary spools go (default: the system temporary directory).
@@ -55,10 +55,11 @@ pub struct Options {
 /// Read `source`, flatten it, keep what was selected, write `target`.
 pub fn slim(opts: &Options) -> Result<Summary> {
     let started = Instant::now();
-    if opts.compression_level > 9 {
+    if opts.compression_level > write::MAX_LEVEL {
         return Err(Error::Usage(format!(
-            "--compression-level {} is out of range 0-9",
-            opts.compression_level
+            "--compression-level {} is out of range 0-{}",
+            opts.compression_level,
+            write::MAX_LEVEL
         )));
     }
     let globs = KeepGlobs::new(&opts.keep)?;

@@ -1,9 +1,11 @@
 //! Decoders for the three layer encodings, and small stream adapters.
 
 use std::io::{self, BufRead, Read, Write};
+use std::sync::mpsc;
 
 use indicatif::ProgressBar;
 
+use crate::digest::{Digest, HashingReader};
 use crate::source::{BlobFile, Compression};
 
 /// Decide the compression of a blob without a media type by its magic bytes.
@@ -75,6 +77,98 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// Decompressed data in flight between the inflater and the indexer.
+pub type Chunk = io::Result<Vec<u8>>;
+
+/// Read `blob`, hash it, inflate it and send the tar stream in 1 MiB chunks.
+/// Returns the blob's digest (over every byte, trailing ones included).
+pub fn inflate_into(
+    tx: mpsc::SyncSender<Chunk>,
+    blob: &BlobFile,
+    c: Compression,
+    progress: &ProgressBar,
+) -> io::Result<Digest> {
+    let counted = Counting::new(blob.reader(), progress.clone());
+    let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
+    let result = (|| {
+        let mut decoder = decoder(c, &mut outer)?;
+        loop {
+            let mut buf = vec![0u8; 1 << 20];
+            let n = read_up_to(&mut decoder, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            buf.truncate(n);
+            if tx.send(Ok(buf)).is_err() {
+                // The indexer stopped (and reports why); nothing more to do.
+                return Err(io::Error::other("indexing stopped"));
+            }
+        }
+        drop(decoder);
+        super::drain(&mut outer)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(outer.into_inner().finish().0),
+        Err(e) => {
+            let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+            Err(e)
+        }
+    }
+}
+
+/// Fill `buf` as far as the stream allows; fewer bytes only at its end.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted && crate::interrupt::check().is_ok() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// `Read` over the chunks an [`inflate_into`] thread sends; its end of the
+/// stream is the sender hanging up.
+pub struct ChannelReader {
+    rx: mpsc::Receiver<Chunk>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    pub fn new(rx: mpsc::Receiver<Chunk>) -> Self {
+        ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }

@@ -14,6 +14,7 @@ pub use entry::{Entry, EntryKind, Meta};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 use indicatif::ProgressBar;
 
@@ -58,44 +59,54 @@ pub fn index_layer(
         (_, d) => d.as_ref(),
     };
 
-    let counted = decompress::Counting::new(layer.blob.reader(), progress.clone());
-    let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
-    let decoder = decompress::decoder(compression, &mut outer).map_err(|e| fail(e.to_string()))?;
-    let mut inner = HashingReader::new(decoder);
+    if compression == Compression::None {
+        // The blob is the tar: index it in place, no spool needed.
+        let counted = decompress::Counting::new(layer.blob.reader(), progress.clone());
+        let mut tar = HashingReader::new(io::BufReader::with_capacity(1 << 20, counted));
+        let entries = entry::read_entries(&mut tar).map_err(fail)?;
+        let (diff_id, tar_size) = tar.finish();
+        layer
+            .diff_id
+            .verify(&diff_id, &format!("layer {number} content (diff_id)"))?;
+        return Ok(LayerIndex {
+            entries,
+            content: layer.blob.clone(),
+            tar_size,
+        });
+    }
 
-    let (entries, spool) = if compression == Compression::None {
-        let entries = entry::read_entries(&mut inner).map_err(fail)?;
-        (entries, None)
-    } else {
+    // Compressed: a helper thread reads, hashes and inflates while this one
+    // hashes, indexes and spools the tar, so a single large layer (the usual
+    // base layer) keeps two cores busy.
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let inflater =
+            scope.spawn(|| decompress::inflate_into(tx, &layer.blob, compression, progress));
+        let mut tar = HashingReader::new(decompress::ChannelReader::new(rx));
         let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
-        let mut tee = decompress::Tee::new(&mut inner, BufWriter::with_capacity(1 << 20, file));
-        let entries = entry::read_entries(&mut tee).map_err(fail)?;
-        let file = tee
-            .into_writer()
+        let mut tee = decompress::Tee::new(&mut tar, BufWriter::with_capacity(1 << 20, file));
+        let entries = entry::read_entries(&mut tee);
+        let spool = tee.into_writer();
+        let (diff_id, tar_size) = tar.finish(); // drops the receiver: the inflater cannot block
+        let blob_digest_actual = inflater.join().expect("inflater thread panicked");
+        let entries = entries.map_err(fail)?;
+        let blob_actual = blob_digest_actual.map_err(|e| fail(e.to_string()))?;
+        layer.diff_id.verify(
+            &diff_id,
+            &format!("layer {number} uncompressed content (diff_id)"),
+        )?;
+        if let Some(expected) = blob_digest {
+            expected.verify(&blob_actual, &format!("layer {number} blob"))?;
+        }
+        let file = spool
             .into_inner()
             .map_err(|e| e.into_error())
             .at(spool_dir)?;
-        (entries, Some(file))
-    };
-    let (diff_id, tar_size) = inner.finish();
-    layer.diff_id.verify(
-        &diff_id,
-        &format!("layer {number} uncompressed content (diff_id)"),
-    )?;
-    if let Some(expected) = blob_digest {
-        // Drain what the decoder did not need (e.g. trailing bytes) so the hash covers the blob.
-        drain(&mut outer).map_err(|e| fail(e.to_string()))?;
-        let (actual, _) = outer.into_inner().finish();
-        expected.verify(&actual, &format!("layer {number} blob"))?;
-    }
-    let content = match spool {
-        Some(file) => spooled(file, number)?,
-        None => layer.blob.clone(),
-    };
-    Ok(LayerIndex {
-        entries,
-        content,
-        tar_size,
+        Ok(LayerIndex {
+            entries,
+            content: spooled(file, number)?,
+            tar_size,
+        })
     })
 }
 

@@ -7,7 +7,7 @@ mod pgzip;
 
 pub use config::{descriptor_of, slim_config, ImageBlobs};
 pub use layer::{write_layer, WrittenLayer};
-pub use pgzip::ParallelGz;
+pub use pgzip::{ParallelGz, MAX_LEVEL};
 
 #[cfg(test)]
 mod tests;

