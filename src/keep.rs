@@ -49,6 +49,10 @@ impl KeepSet {
         self.kept.contains_key(path)
     }
 
+    pub fn reason(&self, path: &str) -> Option<&Reason> {
+        self.kept.get(path)
+    }
+
     /// Keep `path` for `reason` unless it is already kept (the first reason wins).
     pub fn insert(&mut self, path: &str, reason: Reason) {
         self.kept.entry(path.to_string()).or_insert(reason);

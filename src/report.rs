@@ -123,11 +123,10 @@ fn kind_name(n: &Node) -> &'static str {
 }
 
 fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
-    let reasons: std::collections::HashMap<&String, &Reason> = keep.iter().collect();
     let mut chain = vec![first.to_string()];
     let mut r = first;
     while let Reason::ParentOf(child) = r {
-        match reasons.get(child) {
+        match keep.reason(child) {
             Some(next) if chain.len() < 256 => {
                 chain.push(next.to_string());
                 r = next;
