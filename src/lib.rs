@@ -20,6 +20,7 @@ pub mod report;
 pub mod rootfs;
 pub mod sink;
 pub mod source;
+pub mod trace;
 pub mod ui;
 pub mod write;
 
