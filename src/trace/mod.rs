@@ -3,3 +3,4 @@
 
 pub mod elf;
 pub mod ldcache;
+pub mod ldso;

@@ -1,0 +1,411 @@
+//! The dynamic loader's library search, replayed inside the image.
+//!
+//! For every DT_NEEDED name of an object, in the order ld.so(8) gives:
+//! 1. a name with a `/` is a path;
+//! 2. DT_RPATH of the object, then of the object that loaded it, up to the
+//!    executable, but only when the object has no DT_RUNPATH;
+//! 3. LD_LIBRARY_PATH from the image's Env;
+//! 4. the object's own DT_RUNPATH;
+//! 5. the image's /etc/ld.so.cache (glibc; musl reads /etc/ld-musl-ARCH.path);
+//! 6. the default directories (Debian multiarch, lib64, lib).
+//!
+//! `$ORIGIN`, `$LIB` and `$PLATFORM` are expanded; where the expansion depends
+//! on the CPU the image will run on (`$PLATFORM`, glibc-hwcaps subdirectories)
+//! every variant present in the image is kept, so the slim image works on any
+//! CPU the fat one works on. Only libraries of the requester's ELF class and
+//! machine are accepted, as ld.so does. Symlinks resolve inside the image.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+
+use super::elf::ElfInfo;
+use super::ldcache::{abi_flags, LdCache};
+use crate::rootfs::{NodeKind, RootFs};
+
+/// Why a file is needed: the object that needs it, or `None` for a root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// The traced file itself.
+    Root,
+    Interpreter {
+        of: String,
+    },
+    Library {
+        soname: String,
+        of: String,
+    },
+    /// A symlink traversed on the way to `to`.
+    Link {
+        to: String,
+    },
+    /// Another glibc-hwcaps or $PLATFORM variant of a library that was found.
+    Variant {
+        of: String,
+    },
+}
+
+/// The result of tracing: every image path needed (image-relative), with the
+/// first reason it was needed, plus names that could not be found.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub needed: BTreeMap<String, Need>,
+    pub missing: Vec<(String, String)>,
+}
+
+/// One loaded object on the way: its path and where it came from.
+struct Loaded {
+    path: String,
+    info: ElfInfo,
+    /// Index of the object that loaded it (`None` for the executable).
+    loader: Option<usize>,
+}
+
+pub struct Loader<'a> {
+    fs: &'a RootFs,
+    cache: Option<LdCache>,
+    ld_library_path: Vec<String>,
+}
+
+/// Read a regular file of the image (following symlinks inside the image).
+pub fn read_file(fs: &RootFs, path: &str) -> Option<(String, Vec<u8>)> {
+    let real = fs.lookup(path.trim_start_matches('/'), true).ok()??;
+    let node = fs.get(&real)?;
+    let mut buf = Vec::new();
+    fs.open(node)?.read_to_end(&mut buf).ok()?;
+    Some((real, buf))
+}
+
+fn multiarch_triplet(info: &ElfInfo) -> Option<&'static str> {
+    use goblin::elf::header::*;
+    Some(match (info.is_64, info.machine) {
+        (true, EM_X86_64) => "x86_64-linux-gnu",
+        (false, EM_386) => "i386-linux-gnu",
+        (true, EM_AARCH64) => "aarch64-linux-gnu",
+        (false, EM_ARM) => "arm-linux-gnueabihf",
+        (true, EM_PPC64) => "powerpc64le-linux-gnu",
+        (true, EM_S390) => "s390x-linux-gnu",
+        (true, EM_RISCV) => "riscv64-linux-gnu",
+        _ => return None,
+    })
+}
+
+/// `$PLATFORM` values glibc may use for a machine.
+fn platforms(info: &ElfInfo) -> &'static [&'static str] {
+    use goblin::elf::header::*;
+    match info.machine {
+        EM_X86_64 => &["x86_64", "haswell", "xeon_phi"],
+        EM_386 => &["i686", "i586", "i486", "i386"],
+        EM_AARCH64 => &["aarch64"],
+        EM_ARM => &["v7l", "v6l", "v5l"],
+        _ => &[],
+    }
+}
+
+/// glibc-hwcaps subdirectory names for a machine (glibc >= 2.33).
+fn hwcaps(info: &ElfInfo) -> &'static [&'static str] {
+    use goblin::elf::header::*;
+    match info.machine {
+        EM_X86_64 => &["x86-64-v4", "x86-64-v3", "x86-64-v2"],
+        EM_PPC64 => &["power10", "power9"],
+        EM_S390 => &["z16", "z15", "z14", "z13"],
+        _ => &[],
+    }
+}
+
+impl<'a> Loader<'a> {
+    /// A loader for `fs` with the image's `Env` (only LD_LIBRARY_PATH is read).
+    pub fn new(fs: &'a RootFs, env: &[String]) -> Self {
+        let cache = read_file(fs, "etc/ld.so.cache").and_then(|(_, b)| LdCache::parse(&b).ok());
+        let ld_library_path = env
+            .iter()
+            .find_map(|e| e.strip_prefix("LD_LIBRARY_PATH="))
+            .map(|v| {
+                v.split([':', ';'])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Loader {
+            fs,
+            cache,
+            ld_library_path,
+        }
+    }
+
+    /// Expand `$ORIGIN`, `$LIB`, `$PLATFORM` (also `${...}`) in a search
+    /// directory; several results where the value depends on the machine.
+    fn expand(&self, dir: &str, origin: &str, info: &ElfInfo) -> Vec<String> {
+        let mut out = vec![dir.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)];
+        let mut libs = vec!["lib".to_string(), "lib64".to_string()];
+        if let Some(t) = multiarch_triplet(info) {
+            libs.push(format!("lib/{t}"));
+        }
+        for (var, values) in [
+            ("LIB", libs),
+            (
+                "PLATFORM",
+                platforms(info).iter().map(|s| s.to_string()).collect(),
+            ),
+        ] {
+            out = out
+                .into_iter()
+                .flat_map(|d| {
+                    if d.contains(&format!("${var}")) || d.contains(&format!("${{{var}}}")) {
+                        values
+                            .iter()
+                            .map(|v| {
+                                d.replace(&format!("${{{var}}}"), v)
+                                    .replace(&format!("${var}"), v)
+                            })
+                            .collect()
+                    } else {
+                        vec![d]
+                    }
+                })
+                .collect();
+        }
+        out
+    }
+
+    fn default_dirs(&self, info: &ElfInfo, musl: bool) -> Vec<String> {
+        if musl {
+            let arch = match info.machine {
+                goblin::elf::header::EM_X86_64 => "x86_64",
+                goblin::elf::header::EM_AARCH64 => "aarch64",
+                goblin::elf::header::EM_386 => "i386",
+                _ => "",
+            };
+            if let Some((_, b)) = read_file(self.fs, &format!("etc/ld-musl-{arch}.path")) {
+                return String::from_utf8_lossy(&b)
+                    .split([':', '\n'])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
+            return vec!["/lib".into(), "/usr/local/lib".into(), "/usr/lib".into()];
+        }
+        let mut dirs = Vec::new();
+        if let Some(t) = multiarch_triplet(info) {
+            dirs.push(format!("/lib/{t}"));
+            dirs.push(format!("/usr/lib/{t}"));
+        }
+        if info.is_64 {
+            dirs.push("/lib64".into());
+            dirs.push("/usr/lib64".into());
+        }
+        dirs.push("/lib".into());
+        dirs.push("/usr/lib".into());
+        dirs
+    }
+
+    /// A compatible ELF library at `path`, with the symlinks on the way.
+    fn candidate(&self, path: &str, wanted: &ElfInfo) -> Option<(String, Vec<String>, ElfInfo)> {
+        let rel = path.trim_start_matches('/');
+        let links = self.links_to(rel);
+        let (real, bytes) = read_file(self.fs, rel)?;
+        let info = ElfInfo::parse(&bytes).ok()??;
+        wanted.compatible(&info).then_some((real, links, info))
+    }
+
+    /// Every symlink passed through while resolving `rel` (each kept with its target).
+    fn links_to(&self, rel: &str) -> Vec<String> {
+        let mut links = Vec::new();
+        let mut prefix = String::new();
+        let mut path = rel.to_string();
+        // Resolve component by component; a symlink on the way is recorded
+        // and resolution restarts from its resolved form.
+        for _ in 0..crate::rootfs::MAX_SYMLINK_HOPS {
+            let mut changed = false;
+            prefix.clear();
+            for comp in path.split('/') {
+                let here = if prefix.is_empty() {
+                    comp.to_string()
+                } else {
+                    format!("{prefix}/{comp}")
+                };
+                if let Some(NodeKind::Symlink(_)) = self.fs.get(&here).map(|n| &n.kind) {
+                    links.push(here.clone());
+                    if let Ok(Some(resolved)) = self.fs.lookup(&here, true) {
+                        let rest = path[here.len()..].trim_start_matches('/');
+                        path = if rest.is_empty() {
+                            resolved
+                        } else {
+                            format!("{resolved}/{rest}")
+                        };
+                        changed = true;
+                        break;
+                    }
+                    return links;
+                }
+                prefix = here;
+            }
+            if !changed {
+                break;
+            }
+        }
+        links
+    }
+
+    /// Find `soname` for `objects[requester]`; returns the real path, the
+    /// links on the way, extra variants and the library's ELF info.
+    fn search(
+        &self,
+        soname: &str,
+        objects: &[Loaded],
+        requester: usize,
+        musl: bool,
+    ) -> Option<(String, Vec<String>, Vec<String>, ElfInfo)> {
+        let obj = &objects[requester];
+        let origin_of = |o: &Loaded| {
+            o.path
+                .rsplit_once('/')
+                .map(|(d, _)| format!("/{d}"))
+                .unwrap_or_else(|| "/".into())
+        };
+        if soname.contains('/') {
+            let (real, links, info) = self.candidate(soname, &obj.info)?;
+            return Some((real, links, Vec::new(), info));
+        }
+        let mut dirs: Vec<String> = Vec::new();
+        if obj.info.runpath.is_empty() {
+            let mut at = Some(requester);
+            while let Some(i) = at {
+                let o = &objects[i];
+                for d in &o.info.rpath {
+                    dirs.extend(self.expand(d, &origin_of(o), &o.info));
+                }
+                at = o.loader;
+            }
+        }
+        dirs.extend(self.ld_library_path.iter().cloned());
+        for d in &obj.info.runpath {
+            dirs.extend(self.expand(d, &origin_of(obj), &obj.info));
+        }
+        let try_dirs = |dirs: &[String]| {
+            dirs.iter().find_map(|d| {
+                let path = format!("{}/{soname}", d.trim_end_matches('/'));
+                let (real, links, info) = self.candidate(&path, &obj.info)?;
+                let variants = hwcaps(&obj.info)
+                    .iter()
+                    .filter_map(|h| {
+                        let p = format!("{}/glibc-hwcaps/{h}/{soname}", d.trim_end_matches('/'));
+                        self.candidate(&p, &obj.info).map(|(r, _, _)| r)
+                    })
+                    .collect::<Vec<_>>();
+                Some((real, links, variants, info))
+            })
+        };
+        if let Some(found) = try_dirs(&dirs) {
+            return Some(found);
+        }
+        if !musl {
+            if let (Some(cache), Some(abi)) =
+                (&self.cache, abi_flags(obj.info.is_64, obj.info.machine))
+            {
+                for path in cache.lookup(soname, abi) {
+                    if let Some((real, links, info)) = self.candidate(path, &obj.info) {
+                        return Some((real, links, Vec::new(), info));
+                    }
+                }
+            }
+        }
+        try_dirs(&self.default_dirs(&obj.info, musl))
+    }
+
+    /// Trace the ELF file at `root` (an absolute image path) and everything
+    /// the loader would map for it. `Ok(None)` when `root` is not ELF.
+    pub fn trace(&self, root: &str) -> Result<Option<Trace>, String> {
+        let rel = root.trim_start_matches('/');
+        let Some((real, bytes)) = read_file(self.fs, rel) else {
+            return Err(format!("/{rel} does not exist in the image"));
+        };
+        let Some(info) = ElfInfo::parse(&bytes).map_err(|e| format!("/{real}: {e}"))? else {
+            return Ok(None);
+        };
+        let mut trace = Trace::default();
+        for l in self.links_to(rel) {
+            trace
+                .needed
+                .entry(l)
+                .or_insert(Need::Link { to: real.clone() });
+        }
+        let musl = info
+            .interpreter
+            .as_deref()
+            .is_some_and(|i| i.contains("ld-musl"));
+        let mut objects = vec![Loaded {
+            path: real.clone(),
+            info,
+            loader: None,
+        }];
+        if let Some(interp) = objects[0].info.interpreter.clone() {
+            match self.candidate(&interp, &objects[0].info) {
+                Some((ireal, links, _)) => {
+                    for l in links {
+                        trace
+                            .needed
+                            .entry(l)
+                            .or_insert(Need::Link { to: ireal.clone() });
+                    }
+                    trace
+                        .needed
+                        .entry(ireal)
+                        .or_insert(Need::Interpreter { of: real.clone() });
+                }
+                None => trace.missing.push((interp, real.clone())),
+            }
+        }
+        // Breadth-first like ld.so; each soname is loaded once per process.
+        let mut queue = VecDeque::from([0usize]);
+        let mut loaded_sonames: BTreeMap<String, String> = BTreeMap::new();
+        while let Some(i) = queue.pop_front() {
+            for soname in objects[i].info.needed.clone() {
+                if loaded_sonames.contains_key(&soname) {
+                    continue;
+                }
+                let Some((lib, links, variants, info)) = self.search(&soname, &objects, i, musl)
+                else {
+                    trace
+                        .missing
+                        .push((soname.clone(), objects[i].path.clone()));
+                    continue;
+                };
+                loaded_sonames.insert(soname.clone(), lib.clone());
+                for l in links {
+                    trace
+                        .needed
+                        .entry(l)
+                        .or_insert(Need::Link { to: lib.clone() });
+                }
+                for v in variants {
+                    trace
+                        .needed
+                        .entry(v)
+                        .or_insert(Need::Variant { of: lib.clone() });
+                }
+                if trace.needed.contains_key(&lib) || lib == objects[0].path {
+                    continue; // already loaded under another name (or a cycle)
+                }
+                trace.needed.insert(
+                    lib.clone(),
+                    Need::Library {
+                        soname,
+                        of: objects[i].path.clone(),
+                    },
+                );
+                objects.push(Loaded {
+                    path: lib,
+                    info,
+                    loader: Some(i),
+                });
+                queue.push_back(objects.len() - 1);
+            }
+        }
+        trace.needed.insert(real, Need::Root);
+        Ok(Some(trace))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! The loader search checked against lddtree (pax-utils), the reference
+//! static tracer, on real binaries: the host's files are copied into a
+//! synthetic image (symlinks such as the usrmerge /lib -> usr/lib included),
+//! so the tracer resolves them inside the image exactly as lddtree does on
+//! the host.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use super::{Loader, Need};
+use crate::rootfs::RootFs;
+use crate::testutil::{index_all, LayerBuilder};
+
+enum HostEntry {
+    Dir,
+    File(Vec<u8>, u32),
+    Link(String),
+}
+
+/// Add `path` and everything on the way to it (parents, symlinks and their targets).
+fn add_host_path(entries: &mut BTreeMap<String, HostEntry>, path: &Path, depth: usize) {
+    assert!(depth < 40, "symlink loop at {path:?}");
+    let mut so_far = std::path::PathBuf::from("/");
+    let comps: Vec<_> = path.components().skip(1).collect();
+    for (i, c) in comps.iter().enumerate() {
+        so_far.push(c);
+        let rel = so_far
+            .strip_prefix("/")
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let meta = std::fs::symlink_metadata(&so_far).unwrap();
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&so_far).unwrap();
+            entries.insert(rel, HostEntry::Link(target.to_string_lossy().into_owned()));
+            let resolved = so_far.parent().unwrap().join(&target);
+            let rest: std::path::PathBuf = comps[i + 1..].iter().collect();
+            add_host_path(entries, &resolved.join(rest), depth + 1);
+            return;
+        } else if meta.is_dir() {
+            entries.entry(rel).or_insert(HostEntry::Dir);
+        } else {
+            entries.insert(
+                rel,
+                HostEntry::File(std::fs::read(&so_far).unwrap(), meta.mode() & 0o7777),
+            );
+        }
+    }
+}
+
+/// What lddtree prints for `bin`, each path canonicalised on the host.
+fn lddtree(bin: &str) -> BTreeSet<String> {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["/usr/bin/lddtree", "-l", bin])
+        .output()
+        .expect("lddtree (pax-utils, with Debian's python3) must be installed: scripts/setup.sh");
+    assert!(
+        out.status.success(),
+        "lddtree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            std::fs::canonicalize(l)
+                .unwrap()
+                .to_string_lossy()
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_library_set_matches_lddtree_on_real_binaries() {
+    let bins: Vec<&str> = [
+        "/bin/ls",
+        "/bin/curl",
+        "/bin/ssh",
+        "/bin/git",
+        "/bin/python3.11",
+    ]
+    .into_iter()
+    .filter(|b| Path::new(b).exists())
+    .collect();
+    assert!(bins.len() >= 2, "too few reference binaries on this host");
+    let mut entries = BTreeMap::new();
+    add_host_path(&mut entries, Path::new("/etc/ld.so.cache"), 0);
+    let expected: Vec<(&str, BTreeSet<String>)> = bins.iter().map(|b| (*b, lddtree(b))).collect();
+    for (_, libs) in &expected {
+        for l in libs {
+            add_host_path(&mut entries, &Path::new("/").join(l), 0);
+        }
+    }
+    // Also every symlink lddtree's paths go through (e.g. /lib64/ld-linux-x86-64.so.2).
+    for b in &bins {
+        let out = std::process::Command::new("/usr/bin/python3")
+            .args(["/usr/bin/lddtree", "-l", b])
+            .output()
+            .unwrap();
+        for l in String::from_utf8_lossy(&out.stdout).lines() {
+            add_host_path(&mut entries, Path::new(l), 0);
+        }
+    }
+    let mut layer = LayerBuilder::new();
+    for (path, e) in &entries {
+        layer = match e {
+            HostEntry::Dir => layer.dir(path, 0o755),
+            HostEntry::File(data, mode) => layer.file_with(path, data, *mode, 0, 0),
+            HostEntry::Link(t) => layer.symlink(path, t),
+        };
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fs = RootFs::from_layers(index_all(dir.path(), &[layer.bytes()], false)).unwrap();
+    let loader = Loader::new(&fs, &[]);
+    for (bin, want) in expected {
+        let trace = loader.trace(bin).unwrap().expect("ELF");
+        assert!(
+            trace.missing.is_empty(),
+            "{bin}: missing {:?}",
+            trace.missing
+        );
+        let got: BTreeSet<String> = trace
+            .needed
+            .iter()
+            .filter(|(_, n)| !matches!(n, Need::Link { .. } | Need::Variant { .. }))
+            .map(|(p, _)| p.clone())
+            .collect();
+        assert_eq!(got, want, "{bin}");
+        // Every symlink on the way is kept too, e.g. the usrmerge /lib and /bin links.
+        assert!(
+            trace.needed.contains_key("lib") && trace.needed.contains_key("bin"),
+            "{bin}: {:?}",
+            trace.needed.keys()
+        );
+    }
+}
