@@ -12,8 +12,15 @@ use clap::Parser;
 ///   oci:DIR[:TAG]                            an OCI image layout directory
 ///   oci-archive:PATH[:TAG]                   a tar of an OCI image layout
 ///
-/// The output is one gzip layer holding the kept paths, with the source's
-/// config (entrypoint, env, user, ports, labels, healthcheck, ...) unchanged.
+/// Without --keep, slimify traces what the image runs: the Entrypoint, Cmd and
+/// Healthcheck programs (through PATH and WorkingDir; `sh -c` strings keep the
+/// shell and the commands they name), their dynamic loader and every shared
+/// library as ld.so would find it in the image, NSS modules and libgcc_s for
+/// glibc, script interpreters, CA certificates, /etc/passwd and /etc/group,
+/// resolver files, /tmp, the WorkingDir, and time zone data when a program
+/// names it. The output is one gzip layer holding the kept paths, with the
+/// source's config (entrypoint, env, user, ports, labels, healthcheck, ...)
+/// unchanged.
 #[derive(Parser, Debug)]
 #[command(name = "slimify", version, verbatim_doc_comment)]
 pub struct Cli {
@@ -25,12 +32,43 @@ pub struct Cli {
     #[arg(short, long, value_name = "TARGET")]
     pub output: String,
 
-    /// Keep the paths matching GLOB (repeatable). Patterns are absolute image
-    /// paths: `*` stays within a path component, `**` crosses them; parent
-    /// directories of kept paths are kept too. `--keep '/**'` keeps everything.
-    /// (Provisional: automatic tracing of what the entrypoint needs replaces it.)
-    #[arg(long, value_name = "GLOB", required = true)]
+    /// Keep exactly the paths matching GLOB (repeatable) instead of tracing.
+    /// Patterns are absolute image paths: `*` stays within a path component,
+    /// `**` crosses them; parents of kept paths are kept too. `--keep '/**'`
+    /// keeps everything (a flattened copy).
+    #[arg(long, value_name = "GLOB")]
     pub keep: Vec<String>,
+
+    /// Also keep the paths matching PATH|GLOB, and trace every program or
+    /// script among them (repeatable).
+    #[arg(long, value_name = "PATH|GLOB", conflicts_with = "keep")]
+    pub include: Vec<String>,
+
+    /// Also trace the program NAME (found through the image's PATH) (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with = "keep")]
+    pub include_exe: Vec<String>,
+
+    /// Drop the paths matching GLOB from what would be kept (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Trace as if the image were run with this entrypoint (words split on
+    /// blanks, or a JSON array); like `docker run --entrypoint`, the image's
+    /// Cmd is then dropped unless --cmd is given.
+    #[arg(long, value_name = "CMD", conflicts_with = "keep")]
+    pub entrypoint: Option<String>,
+
+    /// Trace as if the image were run with these arguments (blank-split or a JSON array).
+    #[arg(long, value_name = "ARGS", conflicts_with = "keep")]
+    pub cmd: Option<String>,
+
+    /// Do not keep the image's CA certificates.
+    #[arg(long, conflicts_with = "keep")]
+    pub no_certs: bool,
+
+    /// Trace and report (see --report), but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Write a JSON report of every kept path, its size and why it was kept.
     #[arg(long, value_name = "FILE.json")]
@@ -48,4 +86,13 @@ pub struct Cli {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `--entrypoint` / `--cmd` values: a JSON array, or words split on blanks.
+pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+    if s.trim_start().starts_with('[') {
+        serde_json::from_str(s).map_err(|e| format!("{s:?} is not a JSON array of strings: {e}"))
+    } else {
+        Ok(s.split_whitespace().map(str::to_string).collect())
+    }
 }

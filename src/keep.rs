@@ -11,17 +11,53 @@ use crate::rootfs::RootFs;
 /// Why a path is kept. The report prints the chain of these.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// Matched a `--keep` pattern.
+    /// Matched a pattern: `--keep /usr/**` or `--include /app/**`.
     Glob(String),
     /// A directory kept because something below it is.
     ParentOf(String),
+    /// A program the image runs: `entrypoint`, `healthcheck`, `--include-exe ls`, ...
+    Root(String),
+    /// A shared library that the object at the path loads.
+    Library { soname: String, of: String },
+    /// The dynamic loader (PT_INTERP) of the object at the path.
+    Interpreter(String),
+    /// A symlink on the way to the path.
+    LinkTo(String),
+    /// A CPU-specific variant (glibc-hwcaps) of the library at the path.
+    Variant(String),
+    /// A script's interpreter, named by its `#!` line.
+    Shebang(String),
+    /// Something every process of the image may need (certificates, user database, ...).
+    Essential(String),
+}
+
+impl Reason {
+    /// The kept path this reason derives from, if any: the next link of the chain.
+    pub fn because_of(&self) -> Option<&str> {
+        match self {
+            Reason::ParentOf(p)
+            | Reason::Library { of: p, .. }
+            | Reason::Interpreter(p)
+            | Reason::LinkTo(p)
+            | Reason::Variant(p)
+            | Reason::Shebang(p) => Some(p),
+            Reason::Glob(_) | Reason::Root(_) | Reason::Essential(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::Glob(g) => write!(f, "matches --keep {g}"),
+            Reason::Glob(g) => write!(f, "matches {g}"),
             Reason::ParentOf(p) => write!(f, "parent of /{p}"),
+            Reason::Root(what) => write!(f, "{what}"),
+            Reason::Library { soname, of } => write!(f, "needed as {soname} by /{of}"),
+            Reason::Interpreter(of) => write!(f, "dynamic loader of /{of}"),
+            Reason::LinkTo(to) => write!(f, "symlink on the way to /{to}"),
+            Reason::Variant(of) => write!(f, "CPU-specific variant of /{of}"),
+            Reason::Shebang(of) => write!(f, "interpreter of the script /{of}"),
+            Reason::Essential(what) => write!(f, "runtime essential: {what}"),
         }
     }
 }
@@ -51,6 +87,11 @@ impl KeepSet {
 
     pub fn reason(&self, path: &str) -> Option<&Reason> {
         self.kept.get(path)
+    }
+
+    /// Drop paths matching `globs` (`--exclude`), then re-add missing parents.
+    pub fn exclude(&mut self, globs: &KeepGlobs) {
+        self.kept.retain(|p, _| !globs.is_match(&format!("/{p}")));
     }
 
     /// Keep `path` for `reason` unless it is already kept (the first reason wins).
@@ -110,13 +151,17 @@ impl KeepGlobs {
         })
     }
 
+    pub fn is_match(&self, abs: &str) -> bool {
+        self.set.is_match(abs)
+    }
+
     /// Keep every path of `fs` that a pattern matches, plus its parents.
     pub fn select(&self, fs: &RootFs) -> KeepSet {
         let mut keep = KeepSet::default();
         for (path, _) in fs.iter().filter(|(p, _)| !p.is_empty()) {
             let abs = format!("/{path}");
             if let Some(&i) = self.set.matches(&abs).first() {
-                keep.insert(path, Reason::Glob(self.patterns[i].clone()));
+                keep.insert(path, Reason::Glob(format!("--keep {}", self.patterns[i])));
             }
         }
         keep.add_parents();

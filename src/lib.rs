@@ -44,7 +44,14 @@ pub struct Options {
     pub source: ImageRef,
     pub target: ImageRef,
     /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
+    /// When given, exactly what they match is kept and nothing is traced.
     pub keep: Vec<String>,
+    /// How to trace when no `--keep` is given.
+    pub trace: trace::TraceOptions,
+    /// `--exclude` patterns, removed from whatever was selected.
+    pub exclude: Vec<String>,
+    /// Trace and report, write nothing.
+    pub dry_run: bool,
     /// gzip level of the output layer (libdeflate's, 0-12).
     pub compression_level: u32,
     pub report: Option<PathBuf>,
@@ -64,6 +71,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         )));
     }
     let globs = KeepGlobs::new(&opts.keep)?;
+    let exclude = KeepGlobs::new(&opts.exclude)?;
     let tmp_root = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let spool = tempfile::Builder::new()
         .prefix("slimify-")
@@ -81,9 +89,24 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         .map(|(i, l)| layer::index_layer(i, l, spool.path(), &reading))
         .collect::<Result<Vec<_>>>()?;
     reading.finish_and_clear();
-    let fs = RootFs::from_layers(layers)?;
+    let mut fs = RootFs::from_layers(layers)?;
+    let before = Sizes {
+        paths: fs.len(),
+        content_bytes: fs.content_size(),
+        stored_bytes: image.stored_size(),
+    };
 
-    let keep = globs.select(&fs);
+    let (mut keep, warnings) = if opts.keep.is_empty() {
+        let mut keep = keep::KeepSet::default();
+        let warnings = trace::trace_image(&mut fs, &image.config, &opts.trace, &mut keep)?;
+        (keep, warnings)
+    } else {
+        (globs.select(&fs), Vec::new())
+    };
+    if !opts.exclude.is_empty() {
+        keep.exclude(&exclude);
+    }
+    keep.add_parents();
     if keep.is_empty() {
         return Err(Error::Usage(format!(
             "nothing to keep: no path of {} matches {}",
@@ -92,6 +115,24 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         )));
     }
     let after = kept_sizes(&fs, &keep, 0);
+    let mut summary = Summary {
+        source: opts.source.to_string(),
+        target: opts.target.to_string(),
+        before,
+        after,
+        seconds: 0.0,
+        layer_digest: String::new(),
+        manifest_digest: String::new(),
+        dry_run: opts.dry_run,
+        warnings,
+    };
+    if opts.dry_run {
+        summary.seconds = report::seconds(started.elapsed());
+        if let Some(path) = &opts.report {
+            report::write_report(path, &summary, &fs, &keep)?;
+        }
+        return Ok(summary);
+    }
     let writing = opts.ui.bytes("writing layer", after.content_bytes);
     let out = tempfile::tempfile_in(spool.path()).at(spool.path())?;
     let layer = write::write_layer(&fs, &keep, out, opts.compression_level, &writing)?;
@@ -109,22 +150,10 @@ pub fn slim(opts: &Options) -> Result<Summary> {
     )?;
     storing.finish_and_clear();
 
-    let summary = Summary {
-        source: opts.source.to_string(),
-        target: opts.target.to_string(),
-        before: Sizes {
-            paths: fs.len(),
-            content_bytes: fs.content_size(),
-            stored_bytes: image.stored_size(),
-        },
-        after: Sizes {
-            stored_bytes: layer.size,
-            ..after
-        },
-        seconds: report::seconds(started.elapsed()),
-        layer_digest: layer.digest.to_string(),
-        manifest_digest: blobs.manifest_digest.to_string(),
-    };
+    summary.after.stored_bytes = layer.size;
+    summary.layer_digest = layer.digest.to_string();
+    summary.manifest_digest = blobs.manifest_digest.to_string();
+    summary.seconds = report::seconds(started.elapsed());
     if let Some(path) = &opts.report {
         report::write_report(path, &summary, &fs, &keep)?;
     }

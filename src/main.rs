@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use slimify::error::Error;
 use slimify::reference::ImageRef;
+use slimify::trace::TraceOptions;
 use slimify::ui::Ui;
 use slimify::{slim, Options};
 
@@ -37,6 +39,25 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<()> {
         source: ImageRef::parse(&cli.source)?,
         target: ImageRef::parse(&cli.output)?,
         keep: cli.keep.clone(),
+        trace: TraceOptions {
+            entrypoint: cli
+                .entrypoint
+                .as_deref()
+                .map(cli::split_command)
+                .transpose()
+                .map_err(Error::Usage)?,
+            cmd: cli
+                .cmd
+                .as_deref()
+                .map(cli::split_command)
+                .transpose()
+                .map_err(Error::Usage)?,
+            include: cli.include.clone(),
+            include_exe: cli.include_exe.clone(),
+            certs: !cli.no_certs,
+        },
+        exclude: cli.exclude.clone(),
+        dry_run: cli.dry_run,
         compression_level: cli.compression_level,
         report: cli.report.clone(),
         tmp_dir: cli.tmp_dir.clone(),
@@ -44,6 +65,9 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<()> {
     };
     let summary = slim(&opts)?;
     if !ui.quiet() {
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
         eprintln!("{}", summary.line());
     }
     Ok(())

@@ -30,6 +30,10 @@ pub struct Summary {
     pub seconds: f64,
     pub layer_digest: String,
     pub manifest_digest: String,
+    /// Trace and report only: nothing was written.
+    pub dry_run: bool,
+    /// What the tracer could not resolve (names, not values: Env is never printed).
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -37,7 +41,8 @@ impl Summary {
     pub fn line(&self) -> String {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         format!(
-            "slimify: {} -> {}: {} -> {} content ({:.1}x smaller), {} -> {} layer bytes stored, {} -> {} paths, {:.2} s",
+            "slimify{}: {} -> {}: {} -> {} content ({:.1}x smaller), {} -> {} layer bytes stored, {} -> {} paths, {:.2} s",
+            if self.dry_run { " (dry run, nothing written)" } else { "" },
             self.source,
             self.target,
             human(self.before.content_bytes),
@@ -125,8 +130,8 @@ fn kind_name(n: &Node) -> &'static str {
 fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
     let mut chain = vec![first.to_string()];
     let mut r = first;
-    while let Reason::ParentOf(child) = r {
-        match keep.reason(child) {
+    while let Some(next_path) = r.because_of() {
+        match keep.reason(next_path) {
             Some(next) if chain.len() < 256 => {
                 chain.push(next.to_string());
                 r = next;

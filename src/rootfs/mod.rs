@@ -121,6 +121,24 @@ impl RootFs {
             .sum()
     }
 
+    /// Add a directory the image lacks (e.g. a world-writable /tmp), with
+    /// `meta`; an existing path is left as it is.
+    pub fn ensure_dir(&mut self, path: &str, meta: Meta) {
+        if !self.nodes.contains_key(path) {
+            let inode = self.fresh_inode();
+            let layer = self.contents.len().saturating_sub(1);
+            self.nodes.insert(
+                path.to_string(),
+                Node {
+                    kind: NodeKind::Dir,
+                    meta,
+                    inode,
+                    layer,
+                },
+            );
+        }
+    }
+
     /// A reader over a regular file's content.
     pub fn open(&self, node: &Node) -> Option<SliceReader> {
         match node.kind {

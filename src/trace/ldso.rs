@@ -50,6 +50,8 @@ pub enum Need {
 pub struct Trace {
     pub needed: BTreeMap<String, Need>,
     pub missing: Vec<(String, String)>,
+    /// The traced file's own ELF facts.
+    pub info: Option<ElfInfo>,
 }
 
 /// One loaded object on the way: its path and where it came from.
@@ -208,40 +210,69 @@ impl<'a> Loader<'a> {
         wanted.compatible(&info).then_some((real, links, info))
     }
 
-    /// Every symlink passed through while resolving `rel` (each kept with its target).
-    fn links_to(&self, rel: &str) -> Vec<String> {
+    /// Where the loader would find `soname` for a program like `like` when
+    /// it is loaded by name at run time (dlopen): the cache, then the defaults.
+    pub fn find_library(&self, soname: &str, like: &ElfInfo) -> Option<String> {
+        let musl = like
+            .interpreter
+            .as_deref()
+            .is_some_and(|i| i.contains("ld-musl"));
+        let me = Loaded {
+            path: String::new(),
+            info: ElfInfo {
+                needed: Vec::new(),
+                rpath: Vec::new(),
+                runpath: Vec::new(),
+                ..like.clone()
+            },
+            loader: None,
+        };
+        self.search(soname, &[me], 0, musl)
+            .map(|(real, ..)| format!("/{real}"))
+    }
+
+    /// Every symlink passed through while resolving `rel`, one hop at a time,
+    /// so a chain such as /usr/bin/x -> /etc/alternatives/x -> /usr/lib/x
+    /// keeps each link (the runtime's PATH lookup needs every one).
+    pub fn links_to(&self, rel: &str) -> Vec<String> {
         let mut links = Vec::new();
-        let mut prefix = String::new();
         let mut path = rel.to_string();
-        // Resolve component by component; a symlink on the way is recorded
-        // and resolution restarts from its resolved form.
         for _ in 0..crate::rootfs::MAX_SYMLINK_HOPS {
-            let mut changed = false;
-            prefix.clear();
-            for comp in path.split('/') {
-                let here = if prefix.is_empty() {
-                    comp.to_string()
-                } else {
-                    format!("{prefix}/{comp}")
-                };
-                if let Some(NodeKind::Symlink(_)) = self.fs.get(&here).map(|n| &n.kind) {
-                    links.push(here.clone());
-                    if let Ok(Some(resolved)) = self.fs.lookup(&here, true) {
-                        let rest = path[here.len()..].trim_start_matches('/');
-                        path = if rest.is_empty() {
-                            resolved
-                        } else {
-                            format!("{resolved}/{rest}")
-                        };
-                        changed = true;
-                        break;
+            let comps: Vec<String> = path.split('/').map(str::to_string).collect();
+            let mut resolved: Vec<String> = Vec::new();
+            let mut next = None;
+            for (i, c) in comps.iter().enumerate() {
+                match c.as_str() {
+                    "" | "." => continue,
+                    ".." => {
+                        resolved.pop();
+                        continue;
                     }
-                    return links;
+                    _ => {}
                 }
-                prefix = here;
+                let here = if resolved.is_empty() {
+                    c.clone()
+                } else {
+                    format!("{}/{c}", resolved.join("/"))
+                };
+                if let Some(NodeKind::Symlink(target)) = self.fs.get(&here).map(|n| &n.kind) {
+                    if !links.contains(&here) {
+                        links.push(here.clone());
+                    }
+                    let base = if target.starts_with('/') {
+                        String::new()
+                    } else {
+                        resolved.join("/")
+                    };
+                    next =
+                        Some([base.as_str(), target.as_str(), &comps[i + 1..].join("/")].join("/"));
+                    break;
+                }
+                resolved.push(c.clone());
             }
-            if !changed {
-                break;
+            match next {
+                Some(n) => path = n,
+                None => break,
             }
         }
         links
@@ -403,6 +434,7 @@ impl<'a> Loader<'a> {
             }
         }
         trace.needed.insert(real, Need::Root);
+        trace.info = Some(objects.swap_remove(0).info);
         Ok(Some(trace))
     }
 }

@@ -1,6 +1,11 @@
-//! Tracing what an entrypoint needs (in progress: the ELF reader and the
-//! image's ld.so.cache are here; the loader's search and the roots come next).
+//! Tracing what an image's programs need: roots from the config, the
+//! dynamic loader's search replayed inside the image, glibc's run-time
+//! loads, and the runtime essentials.
 
 pub mod elf;
+mod image;
 pub mod ldcache;
 pub mod ldso;
+pub mod roots;
+
+pub use image::{trace_image, TraceOptions};

@@ -1,0 +1,360 @@
+//! Tracing a whole image: its programs (roots), everything the loader maps for
+//! them, what glibc loads at run time (NSS modules, libgcc_s), and the few
+//! files every process expects, each kept with the reason that kept it.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ldso::{read_file, Loader, Need};
+use super::roots::{commands, is_shell, resolve_program, shell_commands, Command, RunConfig};
+use crate::error::{Error, Result};
+use crate::keep::{KeepSet, Reason};
+use crate::layer::Meta;
+use crate::rootfs::{NodeKind, RootFs};
+
+/// What the user asked of the tracer.
+#[derive(Clone, Debug, Default)]
+pub struct TraceOptions {
+    /// `--entrypoint` / `--cmd`: trace the image as if run with these.
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `--include PATH|GLOB`: more paths to keep; programs and scripts among them are traced.
+    pub include: Vec<String>,
+    /// `--include-exe NAME`: more programs to trace.
+    pub include_exe: Vec<String>,
+    /// `--no-certs` turns this off.
+    pub certs: bool,
+}
+
+/// Shell builtins and keywords that never name a file to keep.
+const BUILTINS: &[&str] = &[
+    "set", "cd", "echo", "printf", "test", "[", "[[", "export", "unset", "read", "shift", "exit",
+    "return", "trap", "wait", "true", "false", ":", ".", "source", "eval", "ulimit", "umask",
+    "local", "alias", "type", "hash", "break", "continue",
+];
+
+struct Tracer<'a> {
+    fs: &'a RootFs,
+    loader: Loader<'a>,
+    run: RunConfig,
+    keep: &'a mut KeepSet,
+    warnings: Vec<String>,
+    /// Real paths of traced ELF programs, for evidence checks (zoneinfo).
+    programs: BTreeSet<String>,
+    glibc: Option<super::elf::ElfInfo>,
+    uses_openssl: bool,
+}
+
+/// Trace `fs` as configured by `config` into `keep`; returns warnings for the report.
+pub fn trace_image(
+    fs: &mut RootFs,
+    config: &Value,
+    opts: &TraceOptions,
+    keep: &mut KeepSet,
+) -> Result<Vec<String>> {
+    // A process may expect a world-writable /tmp even where the image has none.
+    fs.ensure_dir(
+        "tmp",
+        Meta {
+            mode: 0o1777,
+            ..Meta::implicit_dir()
+        },
+    );
+    let fs: &RootFs = fs;
+    let run = RunConfig::from_config(config);
+    let mut t = Tracer {
+        fs,
+        loader: Loader::new(fs, &run.env),
+        run,
+        keep,
+        warnings: Vec::new(),
+        programs: BTreeSet::new(),
+        glibc: None,
+        uses_openssl: false,
+    };
+    let mut cmds = commands(config, opts.entrypoint.as_deref(), opts.cmd.as_deref());
+    for name in &opts.include_exe {
+        cmds.push(Command {
+            what: format!("--include-exe {name}"),
+            argv: vec![name.clone()],
+        });
+    }
+    if !opts.include.is_empty() {
+        let globs = crate::keep::KeepGlobs::new(&opts.include)?;
+        let matched: Vec<String> = fs
+            .iter()
+            .filter(|(p, _)| !p.is_empty() && globs.is_match(&format!("/{p}")))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in matched {
+            let why = Reason::Glob(format!("--include {}", opts.include.join(" or ")));
+            match fs.get(&p).map(|n| &n.kind) {
+                Some(NodeKind::Dir) => t.keep.insert(&p, why),
+                _ => t.program(&format!("/{p}"), why),
+            }
+        }
+    }
+    if cmds.is_empty() && opts.include.is_empty() {
+        return Err(Error::Usage(
+            "the image has no Entrypoint or Cmd, so there is nothing to trace; name programs with --include-exe or paths with --keep"
+                .into(),
+        ));
+    }
+    for c in &cmds {
+        t.command(c)?;
+    }
+    t.runtime_libraries();
+    t.essentials(opts.certs);
+    Ok(t.warnings)
+}
+
+fn rel(abs: &str) -> &str {
+    abs.trim_start_matches('/')
+}
+
+impl Tracer<'_> {
+    fn command(&mut self, c: &Command) -> Result<()> {
+        let name = &c.argv[0];
+        let Some(prog) = resolve_program(self.fs, &self.run, name) else {
+            let msg = format!(
+                "{} program {name:?} is not an executable file in the image (PATH={})",
+                c.what,
+                self.run.path_dirs().join(":")
+            );
+            if c.what == "entrypoint" {
+                return Err(Error::image(msg));
+            }
+            self.warnings.push(msg);
+            return Ok(());
+        };
+        self.program(
+            &prog,
+            Reason::Root(format!("{} ({})", c.what, c.argv.join(" "))),
+        );
+        if is_shell(&prog) && c.argv.get(1).map(String::as_str) == Some("-c") {
+            let script = c.argv.get(2).cloned().unwrap_or_default();
+            for word in shell_commands(&script) {
+                match resolve_program(self.fs, &self.run, &word) {
+                    Some(p) => self.program(
+                        &p,
+                        Reason::Root(format!("{word}, run by the {} shell command", c.what)),
+                    ),
+                    None if BUILTINS.contains(&word.as_str()) => {}
+                    None => self.warnings.push(format!(
+                        "{}: {word:?} (named in `{script}`) is not in the image",
+                        c.what
+                    )),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep a program (or library) and everything it needs.
+    fn program(&mut self, abs: &str, reason: Reason) {
+        let r = rel(abs);
+        let real = match self.fs.lookup(r, true) {
+            Ok(Some(real)) => real,
+            _ => {
+                self.warnings
+                    .push(format!("{abs} does not exist in the image"));
+                return;
+            }
+        };
+        for l in self.loader.links_to(r) {
+            self.keep.insert(&l, Reason::LinkTo(real.clone()));
+        }
+        match self.loader.trace(r) {
+            Ok(Some(trace)) => {
+                for (path, need) in &trace.needed {
+                    let why = match need {
+                        Need::Root => reason.clone(),
+                        Need::Interpreter { of } => Reason::Interpreter(of.clone()),
+                        Need::Library { soname, of } => Reason::Library {
+                            soname: soname.clone(),
+                            of: of.clone(),
+                        },
+                        Need::Link { to } => Reason::LinkTo(to.clone()),
+                        Need::Variant { of } => Reason::Variant(of.clone()),
+                    };
+                    self.keep.insert(path, why);
+                    let base = path.rsplit('/').next().unwrap_or(path);
+                    if base.starts_with("libcrypto.so") || base.starts_with("libssl.so") {
+                        self.uses_openssl = true;
+                    }
+                    if base == "libc.so.6" && self.glibc.is_none() {
+                        self.glibc = trace.info.clone();
+                    }
+                }
+                for (soname, of) in trace.missing {
+                    self.warnings
+                        .push(format!("{soname} (needed by /{of}) is not in the image"));
+                }
+                self.programs.insert(real);
+            }
+            Ok(None) => {
+                self.keep.insert(&real, reason);
+                self.shebang(&real);
+            }
+            Err(e) => {
+                self.keep.insert(&real, reason);
+                self.warnings.push(e);
+            }
+        }
+    }
+
+    /// A script's `#!` interpreter is a program too (`#!/usr/bin/env NAME` goes through PATH).
+    fn shebang(&mut self, script: &str) {
+        let Some((_, bytes)) = read_file(self.fs, script) else {
+            return;
+        };
+        let Some(line) = bytes.strip_prefix(b"#!") else {
+            return;
+        };
+        let line = String::from_utf8_lossy(
+            &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())],
+        )
+        .into_owned();
+        let mut words = line.split_whitespace();
+        let Some(interp) = words.next() else { return };
+        self.program(interp, Reason::Shebang(script.to_string()));
+        if interp.ends_with("/env") {
+            if let Some(name) = words.find(|w| !w.starts_with('-')) {
+                match resolve_program(self.fs, &self.run, name) {
+                    Some(p) => self.program(&p, Reason::Shebang(script.to_string())),
+                    None => self.warnings.push(format!(
+                        "/{script}: interpreter {name:?} is not in the image"
+                    )),
+                }
+            }
+        }
+    }
+
+    /// What glibc loads by name at run time: the NSS modules nsswitch.conf
+    /// names, and libgcc_s (pthread_cancel and unwinding dlopen it).
+    fn runtime_libraries(&mut self) {
+        let Some(libc_user) = self.glibc.clone() else {
+            return;
+        };
+        let mut wanted: Vec<(String, String)> = vec![(
+            "libgcc_s.so.1".into(),
+            "libgcc_s, which glibc loads for thread cancellation".into(),
+        )];
+        if let Some((real, bytes)) = read_file(self.fs, "etc/nsswitch.conf") {
+            self.keep.insert(
+                &real,
+                Reason::Essential("name service switch configuration".into()),
+            );
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let line = line.split('#').next().unwrap_or("");
+                let Some((db, services)) = line.split_once(':') else {
+                    continue;
+                };
+                for s in services.split_whitespace().filter(|s| !s.starts_with('[')) {
+                    wanted.push((
+                        format!("libnss_{s}.so.2"),
+                        format!("NSS module for {} (nsswitch.conf)", db.trim()),
+                    ));
+                }
+            }
+        }
+        for (soname, why) in wanted {
+            // Since glibc 2.34 `files` and `dns` live in libc; their stubs may be absent.
+            if let Some(path) = self.loader.find_library(&soname, &libc_user) {
+                self.program(&path, Reason::Essential(why));
+            }
+        }
+    }
+
+    /// Keep a path (a whole tree for a directory) and the targets of its symlinks.
+    fn keep_tree(&mut self, path: &str, why: &str) {
+        let Some(node) = self.fs.get(path) else {
+            return;
+        };
+        let mut paths = vec![path.to_string()];
+        if node.kind == NodeKind::Dir {
+            paths.extend(self.fs.descendants(path).map(|(p, _)| p.clone()));
+        }
+        for p in paths {
+            self.keep.insert(&p, Reason::Essential(why.to_string()));
+            if let Some(NodeKind::Symlink(_)) = self.fs.get(&p).map(|n| &n.kind) {
+                if let Ok(Some(target)) = self.fs.lookup(&p, true) {
+                    for l in self.loader.links_to(&p) {
+                        self.keep.insert(&l, Reason::LinkTo(target.clone()));
+                    }
+                    if self
+                        .fs
+                        .get(&target)
+                        .is_some_and(|n| n.kind != NodeKind::Dir)
+                    {
+                        self.keep.insert(&target, Reason::LinkTo(p.clone()));
+                    } else {
+                        self.keep_tree(&target, why);
+                    }
+                }
+            }
+        }
+    }
+
+    fn essentials(&mut self, certs: bool) {
+        if certs {
+            for p in [
+                "etc/ssl/certs",
+                "etc/ssl/cert.pem",
+                "etc/pki/tls/certs",
+                "etc/pki/tls/cert.pem",
+                "etc/pki/ca-trust/extracted",
+            ] {
+                self.keep_tree(p, "CA certificates");
+            }
+        }
+        if self.uses_openssl {
+            for p in ["usr/lib/ssl", "etc/ssl/openssl.cnf"] {
+                self.keep_tree(p, "OpenSSL configuration");
+            }
+        }
+        for (p, why) in [
+            ("etc/passwd", "user database"),
+            ("etc/group", "group database"),
+            ("etc/hosts", "resolver files"),
+            ("etc/host.conf", "resolver files"),
+            ("etc/gai.conf", "resolver files"),
+            ("etc/resolv.conf", "resolver files"),
+            ("etc/ld.so.cache", "dynamic loader cache"),
+            ("etc/ld.so.conf", "dynamic loader configuration"),
+            ("etc/ld.so.conf.d", "dynamic loader configuration"),
+            ("tmp", "world-writable temporary directory"),
+        ] {
+            self.keep_tree(p, why);
+        }
+        let wd = self.run.working_dir.trim_matches('/').to_string();
+        if !wd.is_empty() {
+            if let Ok(Some(real)) = self.fs.lookup(&wd, true) {
+                self.keep
+                    .insert(&real, Reason::Essential("WorkingDir".into()));
+            }
+        }
+        if self.wants_zoneinfo() {
+            for p in ["usr/share/zoneinfo", "etc/localtime", "etc/timezone"] {
+                self.keep_tree(p, "time zone data (TZ is set or a program names zoneinfo)");
+            }
+        }
+    }
+
+    /// Evidence for time zone use: TZ in Env, or a traced program that names
+    /// the zoneinfo database (Go's time package embeds the path, as does glibc's
+    /// tzset in libc, so only the programs themselves count).
+    fn wants_zoneinfo(&self) -> bool {
+        if self.run.env_var("TZ").is_some() {
+            return true;
+        }
+        self.programs.iter().any(|p| {
+            let base = p.rsplit('/').next().unwrap_or(p);
+            !base.starts_with("libc.so")
+                && !base.starts_with("ld-")
+                && read_file(self.fs, p)
+                    .is_some_and(|(_, b)| b.windows(8).any(|w| w == b"zoneinfo"))
+        })
+    }
+}

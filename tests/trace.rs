@@ -1,0 +1,214 @@
+//! Automatic tracing on real fat images: the slim image must run exactly
+//! like the fat one, its library set must match lddtree's, and it must be small.
+
+mod util;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use util::*;
+
+/// Slim `fat` by tracing (no --keep) into a temporary engine tag; returns the tag and the report.
+fn slim(fat: &str, what: &str, extra: &[&str]) -> (TempTag, serde_json::Value) {
+    let tag = TempTag::new(what);
+    let d = tempfile::tempdir().unwrap();
+    let report = d.path().join("r.json");
+    let mut args = vec![fat, "-o", &tag.0, "--report", report.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    slimify_ok(&args);
+    let r = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (tag, r)
+}
+
+fn image_size(image: &str) -> u64 {
+    docker(&["image", "inspect", "-f", "{{.Size}}", image])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Sonames the report says were loaded for a program, plus its loader's name.
+fn traced_names(report: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for k in report["kept"].as_array().unwrap() {
+        let first = k["reasons"][0].as_str().unwrap();
+        if let Some(rest) = first.strip_prefix("needed as ") {
+            out.insert(rest.split(' ').next().unwrap().to_string());
+        }
+        if first.starts_with("dynamic loader of") && k["kind"] == "file" {
+            out.insert(
+                k["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// What lddtree (pax-utils) lists for `program` inside the exported image, by file name.
+fn lddtree_names(image: &str, program: &str) -> BTreeSet<String> {
+    let root = tempfile::tempdir().unwrap();
+    let cid = docker(&["create", image]).trim().to_string();
+    sh(Command::new("bash").arg("-c").arg(format!(
+        "docker export {cid} | tar -x -C {} 2>/dev/null; docker rm {cid} >/dev/null",
+        root.path().display()
+    )));
+    let out = sh(Command::new("/usr/bin/python3")
+        .args(["/usr/bin/lddtree", "-R"])
+        .arg(root.path())
+        .args(["-l", program]));
+    out.lines()
+        .skip(1)
+        .map(|l| l.rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_c_program_with_zlib_libcrypto_and_nss_runs_the_same_and_is_under_10_mb() {
+    let fat = fixture("c-app");
+    let (slim, report) = slim(&fat, "c-app", &[]);
+    let (fat_out, fat_code) = run_image(&fat, &[]);
+    assert_eq!(fat_code, 0, "{fat_out}");
+    assert!(fat_out.contains("all checks passed"), "{fat_out}");
+    assert_eq!(run_image(&slim.0, &[]), (fat_out, 0));
+    assert_eq!(runtime_config(&slim.0), runtime_config(&fat));
+    let size = image_size(&slim.0);
+    assert!(size < 10_000_000, "slim image is {size} bytes");
+    assert_eq!(
+        traced_names(&report),
+        lddtree_names(&fat, "/usr/local/bin/c-app")
+    );
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn an_entrypoint_behind_an_alternatives_symlink_chain_runs_the_same() {
+    let fat = fixture("c-app-alternatives");
+    let (slim, report) = slim(&fat, "c-app-alt", &[]);
+    let fat_run = run_image(&fat, &[]);
+    assert_eq!(fat_run.1, 0, "{}", fat_run.0);
+    assert_eq!(run_image(&slim.0, &[]), fat_run);
+    // Every link of the chain is kept, with why.
+    let kept: Vec<&str> = report["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["path"].as_str().unwrap())
+        .collect();
+    for link in ["/usr/bin/c-app", "/etc/alternatives/c-app"] {
+        assert!(kept.contains(&link), "{link} not kept");
+    }
+    assert!(image_size(&slim.0) < 10_000_000);
+    assert_eq!(
+        traced_names(&report),
+        lddtree_names(&fat, "/usr/lib/c-app/c-app-real")
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing_and_a_missing_entrypoint_is_an_error() {
+    let fat = fixture("c-app");
+    let tag = TempTag::new("dry-run");
+    let out = slimify_ok(&[&fat, "-o", &tag.0, "--dry-run"]);
+    assert!(out.contains("dry run"), "{out}");
+    assert!(
+        Command::new("docker")
+            .args(["image", "inspect", &tag.0])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            != Some(0)
+    );
+    let err = slimify_err(&[&fat, "-o", &tag.0, "--entrypoint", "/no/such/program"]);
+    assert!(
+        err.contains("/no/such/program") && err.contains("not an executable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_static_go_program_keeps_itself_certificates_and_zoneinfo_only() {
+    let fat = fixture("go-static");
+    let (slim, report) = slim(&fat, "go-static", &[]);
+    let fat_run = run_image(&fat, &[]);
+    assert_eq!(fat_run.1, 0, "{}", fat_run.0);
+    assert!(fat_run.0.contains("all checks passed"));
+    assert_eq!(run_image(&slim.0, &[]), fat_run);
+    // No loader, no libraries: a static binary keeps just itself.
+    assert!(
+        traced_names(&report).is_empty(),
+        "{:?}",
+        traced_names(&report)
+    );
+    // Within 10% of binary + certificates + zoneinfo.
+    let essential: u64 = report["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| {
+            let p = k["path"].as_str().unwrap();
+            p == "/usr/local/bin/go-app"
+                || p.starts_with("/usr/share/zoneinfo/")
+                || p.contains("ca-certificates")
+        })
+        .map(|k| k["size"].as_u64().unwrap())
+        .sum();
+    let size = image_size(&slim.0);
+    assert!(
+        (size as f64) < essential as f64 * 1.10,
+        "slim {size} vs essentials {essential}"
+    );
+}
+
+/// GET `path` from a server on the host's loopback, retrying while it starts.
+fn get(port: u16, path: &str) -> String {
+    for _ in 0..50 {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "2"])
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("nothing answered on 127.0.0.1:{port}");
+}
+
+/// Start `image` on the host network (its nginx listens on 127.0.0.1:8080), fetch pages, stop it.
+fn serve(image: &str) -> Vec<String> {
+    let id = docker(&["run", "-d", "--rm", "--network", "host", image])
+        .trim()
+        .to_string();
+    let pages = vec![get(8080, "/"), get(8080, "/healthz")];
+    docker(&["stop", &id]);
+    pages
+}
+
+#[test]
+fn nginx_serves_the_same_pages_from_a_slim_image_under_15_mb() {
+    let fat = fixture("nginx");
+    // Configuration and content are data, not code: named with --include.
+    let (slim, _) = slim(
+        &fat,
+        "nginx",
+        &["--include", "/etc/nginx/**", "--include", "/srv/www/**"],
+    );
+    let fat_pages = serve(&fat);
+    assert!(
+        fat_pages[0].contains("<html") || fat_pages[0].contains("<!"),
+        "{fat_pages:?}"
+    );
+    assert_eq!(serve(&slim.0), fat_pages);
+    assert_eq!(run_image(&slim.0, &["-t"]), run_image(&fat, &["-t"]));
+    let size = image_size(&slim.0);
+    assert!(size < 15_000_000, "slim nginx is {size} bytes");
+}
