@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 /// Turn a fat container image into a minimal one, after it was built.
 ///
@@ -22,16 +22,70 @@ use clap::Parser;
 /// source's config (entrypoint, env, user, ports, labels, healthcheck, ...)
 /// unchanged.
 #[derive(Parser, Debug)]
-#[command(name = "slimify", version, verbatim_doc_comment)]
+#[command(
+    name = "slimify",
+    version,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+
     /// The image to read.
-    #[arg(value_name = "SOURCE")]
-    pub source: String,
+    #[arg(value_name = "SOURCE", required = true)]
+    pub source: Option<String>,
 
     /// Where to write the slim image.
-    #[arg(short, long, value_name = "TARGET")]
-    pub output: String,
+    #[arg(short, long, value_name = "TARGET", required = true)]
+    pub output: Option<String>,
 
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Trace and report (see --report), but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write a JSON report of every kept path, its size and why it was kept.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+
+    /// gzip level of the output layer (libdeflate's scale, 0-12). The default,
+    /// 1, gave a layer slightly smaller than docker's own gzip on the demo image.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub compression_level: u32,
+
+    /// Directory for temporary spools (decompressed layers, `docker save` output).
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Say whether PATH would be kept from IMAGE, and the chain of reasons
+    /// why (exit 0), or why not (exit 1). Takes the same selection flags.
+    Explain {
+        /// The image to read (any source transport).
+        image: String,
+        /// An absolute path inside the image.
+        path: String,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Directory for temporary spools.
+        #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
+        tmp_dir: Option<PathBuf>,
+    },
+}
+
+/// What to keep: tracing (default), or exactly `--keep`; then `--exclude`.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
     /// Keep exactly the paths matching GLOB (repeatable) instead of tracing.
     /// Patterns are absolute image paths: `*` stays within a path component,
     /// `**` crosses them; parents of kept paths are kept too. `--keep '/**'`
@@ -65,27 +119,22 @@ pub struct Cli {
     /// Do not keep the image's CA certificates.
     #[arg(long, conflicts_with = "keep")]
     pub no_certs: bool,
+}
 
-    /// Trace and report (see --report), but write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Write a JSON report of every kept path, its size and why it was kept.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<PathBuf>,
-
-    /// gzip level of the output layer (libdeflate's scale, 0-12). The default,
-    /// 1, gave a layer slightly smaller than docker's own gzip on the demo image.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub compression_level: u32,
-
-    /// Directory for temporary spools (decompressed layers, `docker save` output).
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
-    pub tmp_dir: Option<PathBuf>,
-
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+impl SelectArgs {
+    pub fn to_select(&self) -> Result<slimify::Select, String> {
+        Ok(slimify::Select {
+            keep: self.keep.clone(),
+            trace: slimify::trace::TraceOptions {
+                entrypoint: self.entrypoint.as_deref().map(split_command).transpose()?,
+                cmd: self.cmd.as_deref().map(split_command).transpose()?,
+                include: self.include.clone(),
+                include_exe: self.include_exe.clone(),
+                certs: !self.no_certs,
+            },
+            exclude: self.exclude.clone(),
+        })
+    }
 }
 
 /// `--entrypoint` / `--cmd` values: a JSON array, or words split on blanks.

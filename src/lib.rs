@@ -39,10 +39,9 @@ use report::{kept_sizes, Sizes, Summary};
 use rootfs::RootFs;
 use ui::Ui;
 
-/// What one run does.
-pub struct Options {
-    pub source: ImageRef,
-    pub target: ImageRef,
+/// What to keep: exact `--keep` globs, or tracing (the default), then `--exclude`.
+#[derive(Clone, Debug, Default)]
+pub struct Select {
     /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
     /// When given, exactly what they match is kept and nothing is traced.
     pub keep: Vec<String>,
@@ -50,6 +49,13 @@ pub struct Options {
     pub trace: trace::TraceOptions,
     /// `--exclude` patterns, removed from whatever was selected.
     pub exclude: Vec<String>,
+}
+
+/// What one run does.
+pub struct Options {
+    pub source: ImageRef,
+    pub target: ImageRef,
+    pub select: Select,
     /// Trace and report, write nothing.
     pub dry_run: bool,
     /// gzip level of the output layer (libdeflate's, 0-12).
@@ -60,28 +66,36 @@ pub struct Options {
     pub ui: Ui,
 }
 
-/// Read `source`, flatten it, keep what was selected, write `target`.
-pub fn slim(opts: &Options) -> Result<Summary> {
-    let started = Instant::now();
-    if opts.compression_level > write::MAX_LEVEL {
-        return Err(Error::Usage(format!(
-            "--compression-level {} is out of range 0-{}",
-            opts.compression_level,
-            write::MAX_LEVEL
-        )));
-    }
-    let globs = KeepGlobs::new(&opts.keep)?;
-    let exclude = KeepGlobs::new(&opts.exclude)?;
-    let tmp_root = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+/// A source read, flattened and selected from, before anything is written.
+struct Prepared {
+    image: source::SourceImage,
+    fs: RootFs,
+    keep: keep::KeepSet,
+    warnings: Vec<String>,
+    before: Sizes,
+    /// Holds the decompressed layer spools that `fs` reads file contents from.
+    spool: tempfile::TempDir,
+}
+
+/// Read, verify and flatten `source`, then select what to keep.
+fn prepare(
+    source: &ImageRef,
+    select: &Select,
+    tmp_dir: Option<&PathBuf>,
+    ui: Ui,
+) -> Result<Prepared> {
+    let globs = KeepGlobs::new(&select.keep)?;
+    let exclude = KeepGlobs::new(&select.exclude)?;
+    let tmp_root = tmp_dir.cloned().unwrap_or_else(std::env::temp_dir);
     let spool = tempfile::Builder::new()
         .prefix("slimify-")
         .tempdir_in(&tmp_root)
         .at(&tmp_root)?;
 
-    let opening = opts.ui.spinner(format!("opening {}", opts.source));
-    let image = source::open(&opts.source, spool.path())?;
+    let opening = ui.spinner(format!("opening {source}"));
+    let image = source::open(source, spool.path())?;
     opening.finish_and_clear();
-    let reading = opts.ui.bytes("reading layers", image.stored_size());
+    let reading = ui.bytes("reading layers", image.stored_size());
     let layers = image
         .layers
         .par_iter()
@@ -96,24 +110,51 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         stored_bytes: image.stored_size(),
     };
 
-    let (mut keep, warnings) = if opts.keep.is_empty() {
+    let (mut keep, warnings) = if select.keep.is_empty() {
         let mut keep = keep::KeepSet::default();
-        let warnings = trace::trace_image(&mut fs, &image.config, &opts.trace, &mut keep)?;
+        let warnings = trace::trace_image(&mut fs, &image.config, &select.trace, &mut keep)?;
         (keep, warnings)
     } else {
         (globs.select(&fs), Vec::new())
     };
-    if !opts.exclude.is_empty() {
+    if !select.exclude.is_empty() {
         keep.exclude(&exclude);
     }
     keep.add_parents();
     if keep.is_empty() {
         return Err(Error::Usage(format!(
-            "nothing to keep: no path of {} matches {}",
-            opts.source,
-            opts.keep.join(" ")
+            "nothing to keep: no path of {source} matches {}",
+            select.keep.join(" ")
         )));
     }
+    Ok(Prepared {
+        image,
+        fs,
+        keep,
+        warnings,
+        before,
+        spool,
+    })
+}
+
+/// Read `source`, flatten it, keep what was selected, write `target`.
+pub fn slim(opts: &Options) -> Result<Summary> {
+    let started = Instant::now();
+    if opts.compression_level > write::MAX_LEVEL {
+        return Err(Error::Usage(format!(
+            "--compression-level {} is out of range 0-{}",
+            opts.compression_level,
+            write::MAX_LEVEL
+        )));
+    }
+    let Prepared {
+        image,
+        fs,
+        keep,
+        warnings,
+        before,
+        spool,
+    } = prepare(&opts.source, &opts.select, opts.tmp_dir.as_ref(), opts.ui)?;
     let after = kept_sizes(&fs, &keep, 0);
     let mut summary = Summary {
         source: opts.source.to_string(),
@@ -158,4 +199,35 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         report::write_report(path, &summary, &fs, &keep)?;
     }
     Ok(summary)
+}
+
+/// `slimify explain`: whether `path` would be kept from `source`, and why.
+/// Returns `(kept, text)`.
+pub fn explain(
+    source: &ImageRef,
+    select: &Select,
+    tmp_dir: Option<&PathBuf>,
+    path: &str,
+) -> Result<(bool, String)> {
+    let p = prepare(source, select, tmp_dir, Ui::silent())?;
+    let rel = layer::normalize_path(path).map_err(Error::Usage)?;
+    let excluded = KeepGlobs::new(&select.exclude)?.is_match(&format!("/{rel}"));
+    if let Some(reason) = p.keep.reason(&rel) {
+        let chain = report::reason_chain(&p.keep, reason).join("\n  <- ");
+        return Ok((true, format!("/{rel} is kept: {chain}")));
+    }
+    let text = match p.fs.lookup(&rel, true) {
+        _ if p.fs.get(&rel).is_none() && p.fs.lookup(&rel, false).ok().flatten().is_none() => {
+            format!("/{rel} is not in the image")
+        }
+        _ if excluded => format!("/{rel} is in the image but excluded by --exclude"),
+        Ok(Some(real)) if real != rel && p.keep.contains(&real) => format!(
+            "/{rel} is not kept, but the file it resolves to, /{real}, is (a path through a symlink that nothing traced uses)"
+        ),
+        _ if !select.keep.is_empty() => format!("/{rel} is in the image but matches no --keep pattern"),
+        _ => format!(
+            "/{rel} is in the image but nothing traced needs it: not a root, not loaded by one, not an essential; keep it with --include /{rel}"
+        ),
+    };
+    Ok((false, text))
 }

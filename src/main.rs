@@ -8,7 +8,6 @@ use clap::Parser;
 
 use slimify::error::Error;
 use slimify::reference::ImageRef;
-use slimify::trace::TraceOptions;
 use slimify::ui::Ui;
 use slimify::{slim, Options};
 
@@ -19,7 +18,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // Each error's Display already names its cause: one line is enough.
             if slimify::interrupt::interrupted() {
@@ -33,30 +32,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &cli::Cli) -> slimify::error::Result<()> {
+fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
+    if let Some(cli::Sub::Explain {
+        image,
+        path,
+        select,
+        tmp_dir,
+    }) = &cli.command
+    {
+        let select = select.to_select().map_err(Error::Usage)?;
+        let (kept, text) =
+            slimify::explain(&ImageRef::parse(image)?, &select, tmp_dir.as_ref(), path)?;
+        println!("{text}");
+        return Ok(if kept {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let ui = Ui::new(cli.quiet);
+    let required = |v: &Option<String>| {
+        v.clone()
+            .ok_or_else(|| Error::Usage("SOURCE and -o TARGET are required".into()))
+    };
     let opts = Options {
-        source: ImageRef::parse(&cli.source)?,
-        target: ImageRef::parse(&cli.output)?,
-        keep: cli.keep.clone(),
-        trace: TraceOptions {
-            entrypoint: cli
-                .entrypoint
-                .as_deref()
-                .map(cli::split_command)
-                .transpose()
-                .map_err(Error::Usage)?,
-            cmd: cli
-                .cmd
-                .as_deref()
-                .map(cli::split_command)
-                .transpose()
-                .map_err(Error::Usage)?,
-            include: cli.include.clone(),
-            include_exe: cli.include_exe.clone(),
-            certs: !cli.no_certs,
-        },
-        exclude: cli.exclude.clone(),
+        source: ImageRef::parse(&required(&cli.source)?)?,
+        target: ImageRef::parse(&required(&cli.output)?)?,
+        select: cli.select.to_select().map_err(Error::Usage)?,
         dry_run: cli.dry_run,
         compression_level: cli.compression_level,
         report: cli.report.clone(),
@@ -70,5 +72,5 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<()> {
         }
         eprintln!("{}", summary.line());
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -127,7 +127,8 @@ fn kind_name(n: &Node) -> &'static str {
     }
 }
 
-fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
+/// The reason for a kept path, then the reasons of what it derives from.
+pub fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
     let mut chain = vec![first.to_string()];
     let mut r = first;
     while let Some(next_path) = r.because_of() {

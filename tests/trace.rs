@@ -212,3 +212,27 @@ fn nginx_serves_the_same_pages_from_a_slim_image_under_15_mb() {
     let size = image_size(&slim.0);
     assert!(size < 15_000_000, "slim nginx is {size} bytes");
 }
+
+#[test]
+fn explain_says_why_a_path_is_kept_or_not() {
+    let fat = fixture("c-app");
+    let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+        .args(["explain", &fat, "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("needed as libz.so.1 by /usr/local/bin/c-app")
+            && text.contains("<- entrypoint"),
+        "{text}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+        .args(["explain", &fat, "/usr/bin/gcc-12"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("nothing traced needs it"), "{text}");
+}

@@ -9,7 +9,7 @@
 mod decompress;
 mod entry;
 
-pub use entry::{Entry, EntryKind, Meta};
+pub use entry::{normalize_path, Entry, EntryKind, Meta};
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
