@@ -126,6 +126,39 @@ fn dry_run_writes_nothing_and_a_missing_entrypoint_is_an_error() {
             .code()
             != Some(0)
     );
+    // --include keeps (and traces) paths, --include-exe programs; the report says why.
+    let d = tempfile::tempdir().unwrap();
+    let report = d.path().join("r.json");
+    slimify_ok(&[
+        &fat,
+        "-o",
+        &tag.0,
+        "--dry-run",
+        "--include",
+        "/usr/src/c-app/**",
+        "--include-exe",
+        "gcc",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let reason = |p: &str| {
+        r["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["path"] == p)
+            .map(|k| k["reasons"][0].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        reason("/usr/src/c-app/c-app.c").as_deref(),
+        Some("matches --include /usr/src/c-app/**")
+    );
+    assert!(
+        reason("/usr/bin/x86_64-linux-gnu-gcc-12").is_some_and(|r| r.contains("--include-exe gcc")),
+        "{:?}",
+        reason("/usr/bin/x86_64-linux-gnu-gcc-12")
+    );
     let err = slimify_err(&[&fat, "-o", &tag.0, "--entrypoint", "/no/such/program"]);
     assert!(
         err.contains("/no/such/program") && err.contains("not an executable"),

@@ -106,6 +106,7 @@ pub fn trace_image(
     }
     t.runtime_libraries();
     t.essentials(opts.certs);
+    t.named_configuration();
     Ok(t.warnings)
 }
 
@@ -342,6 +343,83 @@ impl Tracer<'_> {
         }
     }
 
+    /// Configuration a program names: an absolute `/etc/...` path compiled
+    /// into a traced program (nginx's `/etc/nginx/nginx.conf`) keeps that
+    /// program's whole `/etc/NAME` directory, since configuration includes its
+    /// siblings; then absolute paths written in those files (a web root, an
+    /// `include`) are kept too when they exist in the image and are not
+    /// system-wide directories.
+    fn named_configuration(&mut self) {
+        let mut config_dirs = BTreeSet::new();
+        for prog in self.programs.clone() {
+            let base = prog.rsplit('/').next().unwrap_or(&prog);
+            if base.starts_with("lib") || base.starts_with("ld-") {
+                continue;
+            }
+            let Some((_, bytes)) = read_file(self.fs, &prog) else {
+                continue;
+            };
+            for s in c_strings(&bytes, b"/etc/") {
+                let Some(top) = s.trim_start_matches('/').split('/').nth(1) else {
+                    continue;
+                };
+                let dir = format!("etc/{top}");
+                // Certificates are the essentials' business (and --no-certs').
+                if matches!(top, "ssl" | "pki" | "ca-certificates") {
+                    continue;
+                }
+                if top.is_empty() || self.fs.get(&dir).map(|n| &n.kind) != Some(&NodeKind::Dir) {
+                    continue;
+                }
+                if self
+                    .fs
+                    .lookup(s.trim_start_matches('/'), true)
+                    .ok()
+                    .flatten()
+                    .is_some()
+                    && config_dirs.insert(dir.clone())
+                {
+                    self.keep_tree(&dir, &format!("configuration named by /{prog}"));
+                }
+            }
+        }
+        for dir in config_dirs {
+            let files: Vec<String> = self
+                .fs
+                .descendants(&dir)
+                .filter(|(_, n)| matches!(n.kind, NodeKind::File { size, .. } if size < 1 << 20))
+                .map(|(p, _)| p.clone())
+                .collect();
+            for f in files {
+                let Some((_, bytes)) = read_file(self.fs, &f) else {
+                    continue;
+                };
+                if bytes.contains(&0) {
+                    continue; // not text
+                }
+                for word in String::from_utf8_lossy(&bytes)
+                    .split(|c: char| c.is_whitespace() || "\"';=,()".contains(c))
+                {
+                    let path = word.split('*').next().unwrap_or("").trim_end_matches('/');
+                    if !path.starts_with('/')
+                        || path.split('/').filter(|c| !c.is_empty()).count() < 2
+                        || is_system_dir(path)
+                    {
+                        continue;
+                    }
+                    let rel = path.trim_start_matches('/');
+                    if let Ok(Some(real)) = self.fs.lookup(rel, true) {
+                        if !self.keep.contains(&real)
+                            && self.fs.descendants(&real).count() <= MAX_NAMED_TREE
+                        {
+                            self.keep_tree(rel, &format!("named in /{f}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Evidence for time zone use: TZ in Env, or a traced program that names
     /// the zoneinfo database (Go's time package embeds the path, as does glibc's
     /// tzset in libc, so only the programs themselves count).
@@ -357,4 +435,59 @@ impl Tracer<'_> {
                     .is_some_and(|(_, b)| b.windows(8).any(|w| w == b"zoneinfo"))
         })
     }
+}
+
+/// A tree named in configuration larger than this is not kept wholesale.
+const MAX_NAMED_TREE: usize = 20_000;
+
+/// Directories shared by the whole system: naming one in a config file
+/// (`/usr/lib`, `/var/lib`) says nothing about what a program needs.
+fn is_system_dir(path: &str) -> bool {
+    const SYSTEM: &[&str] = &[
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/share",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/local",
+        "/usr/include",
+        "/usr/libexec",
+        "/usr/src",
+        "/var/lib",
+        "/var/cache",
+        "/var/log",
+        "/var/tmp",
+        "/var/run",
+        "/var/spool",
+        "/etc/ssl",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/local/bin",
+        "/usr/local/lib",
+        "/usr/local/share",
+    ];
+    SYSTEM.contains(&path)
+        || [
+            "/proc", "/sys", "/dev", "/run", "/tmp", "/bin", "/sbin", "/lib", "/lib64",
+        ]
+        .iter()
+        .any(|r| path == *r || path.starts_with(&format!("{r}/")))
+}
+
+/// NUL-terminated printable strings in `bytes` starting with `prefix`.
+fn c_strings<'b>(bytes: &'b [u8], prefix: &'b [u8]) -> impl Iterator<Item = String> + 'b {
+    bytes
+        .windows(prefix.len())
+        .enumerate()
+        .filter(move |(_, w)| *w == prefix)
+        .filter_map(move |(i, _)| {
+            if i > 0 && bytes[i - 1] != 0 {
+                return None; // inside a longer string
+            }
+            let end = bytes[i..].iter().position(|&b| b == 0)?;
+            let s = &bytes[i..i + end];
+            (s.len() < 256 && s.iter().all(|b| b.is_ascii_graphic()))
+                .then(|| String::from_utf8_lossy(s).into_owned())
+        })
 }
