@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage: scripts/demo.sh
 #
-# The README's first command. Sets the machine up, builds the fat demo image
-# (fixtures/demo, ~480 MB: python3 + build-essential), builds slimify, slims the
+# The README's first command. Sets the machine up, builds a fat demo image
+# (by default fixtures/c-app, ~450 MB: a C program built with build-essential,
+# zlib and OpenSSL left in, as a naive Dockerfile does), builds slimify, slims the
 # image into slimify-demo:slim, runs both images, and compares:
 #   * the app's output (exit 1 when it differs),
 #   * the run-relevant image config (exit 1 when it differs),
@@ -13,12 +14,18 @@
 #                      then target/release/slimify)
 #   DEMO_FSDUMP=1      also compare fixtures/fsdump.py listings of both images
 #                      (only meaningful while SLIMIFY_FLAGS keeps everything)
+#   DEMO_FIXTURE=demo  slim fixtures/demo instead (a Python app: until
+#                      interpreter modules are traced it keeps everything)
 set -euo pipefail
 
 # The slimify flags of the demo, in one place. With --keep '/**' everything is
 # kept and the result is the flattened image; the finished product chooses the
 # files itself.
-SLIMIFY_FLAGS=(--keep '/**')
+FIXTURE=${DEMO_FIXTURE:-c-app}
+SLIMIFY_FLAGS=()   # trace what the image runs
+if [[ $FIXTURE == demo ]]; then
+    SLIMIFY_FLAGS=(--keep '/**')
+fi
 SLIM=slimify-demo:slim
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,7 +36,7 @@ step "setup"
 scripts/setup.sh
 
 step "building the fat demo image (first time: a few minutes)"
-FAT=$(scripts/fixture.sh demo)
+FAT=$(scripts/fixture.sh "$FIXTURE")
 echo "fat image: $FAT"
 
 if [[ -z ${SLIMIFY:-} ]]; then
