@@ -11,7 +11,7 @@
 # Idempotent: a second run changes nothing. Prints one line per action.
 set -euo pipefail
 
-REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3)
+REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3 curl gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 OPTIONAL=(hyperfine)
 DOCKERD_LOG=/tmp/slimify-dockerd.log
 DOCKERD_WAIT=60

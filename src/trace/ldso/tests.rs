@@ -136,3 +136,84 @@ fn the_library_set_matches_lddtree_on_real_binaries() {
         );
     }
 }
+
+/// An arm64 program is traced on this x86-64 machine exactly the same way:
+/// goblin reads it, nothing runs, and libraries of the wrong machine are
+/// skipped even where they come first in the search order.
+#[test]
+fn an_arm64_program_gets_arm64_libraries_and_never_x86_decoys() {
+    let cross = "/usr/aarch64-linux-gnu/lib";
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("app.c");
+    std::fs::write(&src, "#include <math.h>\n#include <stdio.h>\nint main(int argc, char **argv){(void)argv;printf(\"%f\\n\", cos((double)argc));return 0;}\n").unwrap();
+    let bin = dir.path().join("app");
+    let out = std::process::Command::new("aarch64-linux-gnu-gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .arg("-lm")
+        .output()
+        .expect(
+            "aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu) must be installed: scripts/setup.sh",
+        );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let read = |p: &str| std::fs::read(p).unwrap();
+    let host_libc = std::fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+    let host_libm = std::fs::canonicalize("/lib/x86_64-linux-gnu/libm.so.6").unwrap();
+    let layer = LayerBuilder::new()
+        .dir("usr/lib/aarch64-linux-gnu", 0o755)
+        .symlink("lib", "usr/lib")
+        .file_with("usr/bin/app", &std::fs::read(&bin).unwrap(), 0o755, 0, 0)
+        .file_with(
+            "usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+            &read(&format!("{cross}/ld-linux-aarch64.so.1")),
+            0o755,
+            0,
+            0,
+        )
+        .file(
+            "usr/lib/aarch64-linux-gnu/libc.so.6",
+            &read(&format!("{cross}/libc.so.6")),
+        )
+        .file(
+            "usr/lib/aarch64-linux-gnu/libm.so.6",
+            &read(&format!("{cross}/libm.so.6")),
+        )
+        .symlink(
+            "usr/lib/ld-linux-aarch64.so.1",
+            "aarch64-linux-gnu/ld-linux-aarch64.so.1",
+        )
+        // Decoys of the wrong machine, searched first through LD_LIBRARY_PATH.
+        .file("decoy/libc.so.6", &std::fs::read(host_libc).unwrap())
+        .file("decoy/libm.so.6", &std::fs::read(host_libm).unwrap())
+        .bytes();
+    let fs = RootFs::from_layers(index_all(dir.path(), &[layer], false)).unwrap();
+    let loader = Loader::new(&fs, &["LD_LIBRARY_PATH=/decoy".to_string()]);
+    let trace = loader.trace("/usr/bin/app").unwrap().expect("ELF");
+    assert!(trace.missing.is_empty(), "{:?}", trace.missing);
+    let files: BTreeSet<&str> = trace
+        .needed
+        .iter()
+        .filter(|(_, n)| !matches!(n, Need::Link { .. }))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        BTreeSet::from([
+            "usr/bin/app",
+            "usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+            "usr/lib/aarch64-linux-gnu/libc.so.6",
+            "usr/lib/aarch64-linux-gnu/libm.so.6",
+        ])
+    );
+    // PT_INTERP /lib/ld-linux-aarch64.so.1 goes through two links, both kept.
+    assert!(
+        trace.needed.contains_key("lib")
+            && trace.needed.contains_key("usr/lib/ld-linux-aarch64.so.1")
+    );
+}
