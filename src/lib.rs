@@ -216,18 +216,25 @@ pub fn explain(
         let chain = report::reason_chain(&p.keep, reason).join("\n  <- ");
         return Ok((true, format!("/{rel} is kept: {chain}")));
     }
-    let text = match p.fs.lookup(&rel, true) {
-        _ if p.fs.get(&rel).is_none() && p.fs.lookup(&rel, false).ok().flatten().is_none() => {
-            format!("/{rel} is not in the image")
-        }
-        _ if excluded => format!("/{rel} is in the image but excluded by --exclude"),
-        Ok(Some(real)) if real != rel && p.keep.contains(&real) => format!(
+    let resolves_to_kept =
+        p.fs.lookup(&rel, true)
+            .ok()
+            .flatten()
+            .filter(|real| *real != rel && p.keep.contains(real));
+    let text = if p.fs.lookup(&rel, false).ok().flatten().is_none() {
+        format!("/{rel} is not in the image")
+    } else if excluded {
+        format!("/{rel} is in the image but excluded by --exclude")
+    } else if let Some(real) = resolves_to_kept {
+        format!(
             "/{rel} is not kept, but the file it resolves to, /{real}, is (a path through a symlink that nothing traced uses)"
-        ),
-        _ if !select.keep.is_empty() => format!("/{rel} is in the image but matches no --keep pattern"),
-        _ => format!(
+        )
+    } else if !select.keep.is_empty() {
+        format!("/{rel} is in the image but matches no --keep pattern")
+    } else {
+        format!(
             "/{rel} is in the image but nothing traced needs it: not a root, not loaded by one, not an essential; keep it with --include /{rel}"
-        ),
+        )
     };
     Ok((false, text))
 }

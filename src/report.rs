@@ -1,6 +1,5 @@
 //! The run's results: the stderr summary and the `--report` JSON file.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -74,18 +73,9 @@ pub fn human(bytes: u64) -> String {
 
 /// Sizes of what `keep` selects from `fs`.
 pub fn kept_sizes(fs: &RootFs, keep: &KeepSet, stored: u64) -> Sizes {
-    let mut seen = HashSet::new();
-    let content_bytes = keep
-        .iter()
-        .filter_map(|(p, _)| fs.get(p))
-        .filter_map(|n| match n.kind {
-            NodeKind::File { size, .. } if seen.insert(n.inode) => Some(size),
-            _ => None,
-        })
-        .sum();
     Sizes {
         paths: keep.len(),
-        content_bytes,
+        content_bytes: fs.content_size_of(keep.iter().map(|(p, _)| p.as_str())),
         stored_bytes: stored,
     }
 }

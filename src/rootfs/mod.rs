@@ -111,9 +111,15 @@ impl RootFs {
 
     /// Total bytes of regular file content (each inode counted once).
     pub fn content_size(&self) -> u64 {
+        self.content_size_of(self.nodes.keys().map(String::as_str))
+    }
+
+    /// Bytes of regular file content among `paths`, each inode counted once
+    /// (hard links share their bytes).
+    pub fn content_size_of<'a>(&self, paths: impl Iterator<Item = &'a str>) -> u64 {
         let mut seen = std::collections::HashSet::new();
-        self.nodes
-            .values()
+        paths
+            .filter_map(|p| self.nodes.get(p))
             .filter_map(|n| match n.kind {
                 NodeKind::File { size, .. } if seen.insert(n.inode) => Some(size),
                 _ => None,

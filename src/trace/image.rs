@@ -163,9 +163,12 @@ impl Tracer<'_> {
                 return;
             }
         };
-        for l in self.loader.links_to(r) {
-            self.keep.insert(&l, Reason::LinkTo(real.clone()));
-        }
+        // An ELF trace records the links on the way itself; other files need them here.
+        let keep_links = |t: &mut Self| {
+            for l in t.loader.links_to(r) {
+                t.keep.insert(&l, Reason::LinkTo(real.clone()));
+            }
+        };
         match self.loader.trace(r) {
             Ok(Some(trace)) => {
                 for (path, need) in &trace.needed {
@@ -195,10 +198,12 @@ impl Tracer<'_> {
                 self.programs.insert(real);
             }
             Ok(None) => {
+                keep_links(self);
                 self.keep.insert(&real, reason);
                 self.shebang(&real);
             }
             Err(e) => {
+                keep_links(self);
                 self.keep.insert(&real, reason);
                 self.warnings.push(e);
             }
