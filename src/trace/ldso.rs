@@ -54,9 +54,17 @@ pub struct Trace {
     pub info: Option<ElfInfo>,
 }
 
+/// A library found: real path, links on the way, glibc-hwcaps variants, ELF
+/// info, and the path it was found as.
+type Found = (String, Vec<String>, Vec<String>, ElfInfo, String);
+
 /// One loaded object on the way: its path and where it came from.
 struct Loaded {
     path: String,
+    /// The directory `$ORIGIN` means for it: ld.so takes it from the path the
+    /// object was found as (a search directory or the cache entry), before
+    /// symlinks; only the executable's comes from its real path.
+    origin: String,
     info: ElfInfo,
     /// Index of the object that loaded it (`None` for the executable).
     loader: Option<usize>,
@@ -219,6 +227,7 @@ impl<'a> Loader<'a> {
             .is_some_and(|i| i.contains("ld-musl"));
         let me = Loaded {
             path: String::new(),
+            origin: "/".into(),
             info: ElfInfo {
                 needed: Vec::new(),
                 rpath: Vec::new(),
@@ -279,24 +288,20 @@ impl<'a> Loader<'a> {
     }
 
     /// Find `soname` for `objects[requester]`; returns the real path, the
-    /// links on the way, extra variants and the library's ELF info.
+    /// links on the way, extra variants, the library's ELF info and the path
+    /// it was found as.
     fn search(
         &self,
         soname: &str,
         objects: &[Loaded],
         requester: usize,
         musl: bool,
-    ) -> Option<(String, Vec<String>, Vec<String>, ElfInfo)> {
+    ) -> Option<Found> {
         let obj = &objects[requester];
-        let origin_of = |o: &Loaded| {
-            o.path
-                .rsplit_once('/')
-                .map(|(d, _)| format!("/{d}"))
-                .unwrap_or_else(|| "/".into())
-        };
+        let origin_of = |o: &Loaded| o.origin.clone();
         if soname.contains('/') {
             let (real, links, info) = self.candidate(soname, &obj.info)?;
-            return Some((real, links, Vec::new(), info));
+            return Some((real, links, Vec::new(), info, soname.to_string()));
         }
         let mut dirs: Vec<String> = Vec::new();
         if obj.info.runpath.is_empty() {
@@ -324,7 +329,7 @@ impl<'a> Loader<'a> {
                         self.candidate(&p, &obj.info).map(|(r, _, _)| r)
                     })
                     .collect::<Vec<_>>();
-                Some((real, links, variants, info))
+                Some((real, links, variants, info, path))
             })
         };
         if let Some(found) = try_dirs(&dirs) {
@@ -336,7 +341,7 @@ impl<'a> Loader<'a> {
             {
                 for path in cache.lookup(soname, abi) {
                     if let Some((real, links, info)) = self.candidate(path, &obj.info) {
-                        return Some((real, links, Vec::new(), info));
+                        return Some((real, links, Vec::new(), info, path.to_string()));
                     }
                 }
             }
@@ -365,8 +370,10 @@ impl<'a> Loader<'a> {
             .interpreter
             .as_deref()
             .is_some_and(|i| i.contains("ld-musl"));
+        let origin = format!("/{}", real.rsplit_once('/').map_or("", |(d, _)| d));
         let mut objects = vec![Loaded {
             path: real.clone(),
+            origin,
             info,
             loader: None,
         }];
@@ -395,7 +402,8 @@ impl<'a> Loader<'a> {
                 if loaded_sonames.contains_key(&soname) {
                     continue;
                 }
-                let Some((lib, links, variants, info)) = self.search(&soname, &objects, i, musl)
+                let Some((lib, links, variants, info, found_as)) =
+                    self.search(&soname, &objects, i, musl)
                 else {
                     trace
                         .missing
@@ -425,7 +433,13 @@ impl<'a> Loader<'a> {
                         of: objects[i].path.clone(),
                     },
                 );
+                let origin = found_as.rsplit_once('/').map_or("/", |(d, _)| d);
                 objects.push(Loaded {
+                    origin: if origin.is_empty() {
+                        "/".into()
+                    } else {
+                        origin.to_string()
+                    },
                     path: lib,
                     info,
                     loader: Some(i),
