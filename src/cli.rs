@@ -119,6 +119,11 @@ pub struct SelectArgs {
     /// Do not keep the image's CA certificates.
     #[arg(long, conflicts_with = "keep")]
     pub no_certs: bool,
+
+    /// Keep every installed Python package instead of only those the app's
+    /// import graph reaches (for plugins loaded by name at run time).
+    #[arg(long, conflicts_with = "keep")]
+    pub no_import_graph: bool,
 }
 
 impl SelectArgs {
@@ -131,6 +136,7 @@ impl SelectArgs {
                 include: self.include.clone(),
                 include_exe: self.include_exe.clone(),
                 certs: !self.no_certs,
+                import_graph: !self.no_import_graph,
             },
             exclude: self.exclude.clone(),
         })

@@ -29,9 +29,19 @@ pub enum Reason {
     Shebang(String),
     /// Something every process of the image may need (certificates, user database, ...).
     Essential(String),
+    /// Needed by what a runtime does with the file at `of`: `imported by`,
+    /// `Python standard library of`, `run by the script`, ...
+    Runtime { what: String, of: String },
 }
 
 impl Reason {
+    pub fn runtime(what: impl Into<String>, of: impl Into<String>) -> Self {
+        Reason::Runtime {
+            what: what.into(),
+            of: of.into().trim_start_matches('/').to_string(),
+        }
+    }
+
     /// The kept path this reason derives from, if any: the next link of the chain.
     pub fn because_of(&self) -> Option<&str> {
         match self {
@@ -40,7 +50,8 @@ impl Reason {
             | Reason::Interpreter(p)
             | Reason::LinkTo(p)
             | Reason::Variant(p)
-            | Reason::Shebang(p) => Some(p),
+            | Reason::Shebang(p)
+            | Reason::Runtime { of: p, .. } => Some(p),
             Reason::Glob(_) | Reason::Root(_) | Reason::Essential(_) => None,
         }
     }
@@ -58,6 +69,7 @@ impl fmt::Display for Reason {
             Reason::Variant(of) => write!(f, "CPU-specific variant of /{of}"),
             Reason::Shebang(of) => write!(f, "interpreter of the script /{of}"),
             Reason::Essential(what) => write!(f, "runtime essential: {what}"),
+            Reason::Runtime { what, of } => write!(f, "{what} /{of}"),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod interrupt;
 pub mod keep;
 pub mod layer;
+pub mod packages;
 pub mod reference;
 pub mod report;
 pub mod rootfs;

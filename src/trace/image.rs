@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::ldso::{read_file, Loader, Need};
-use super::roots::{commands, is_shell, resolve_program, shell_commands, Command, RunConfig};
+use super::roots::{commands, resolve_program, Command, RunConfig};
+use super::runtime::Invocation;
 use crate::error::{Error, Result};
 use crate::keep::{KeepSet, Reason};
 use crate::layer::Meta;
@@ -25,25 +26,47 @@ pub struct TraceOptions {
     pub include_exe: Vec<String>,
     /// `--no-certs` turns this off.
     pub certs: bool,
+    /// Keep only the third-party Python packages the app's imports reach
+    /// (`--no-import-graph` turns this off and keeps every installed package).
+    pub import_graph: bool,
 }
 
-/// Shell builtins and keywords that never name a file to keep.
-const BUILTINS: &[&str] = &[
-    "set", "cd", "echo", "printf", "test", "[", "[[", "export", "unset", "read", "shift", "exit",
-    "return", "trap", "wait", "true", "false", ":", ".", "source", "eval", "ulimit", "umask",
-    "local", "alias", "type", "hash", "break", "continue",
-];
+impl TraceOptions {
+    /// The defaults of the command line: certificates and the import graph on.
+    pub fn new() -> Self {
+        TraceOptions {
+            certs: true,
+            import_graph: true,
+            ..Default::default()
+        }
+    }
+}
 
-struct Tracer<'a> {
-    fs: &'a RootFs,
-    loader: Loader<'a>,
-    run: RunConfig,
-    keep: &'a mut KeepSet,
-    warnings: Vec<String>,
+/// The state of one image's trace. The runtime tracers (`runtime/`) extend it.
+pub(super) struct Tracer<'a> {
+    pub(super) fs: &'a RootFs,
+    pub(super) loader: Loader<'a>,
+    pub(super) run: RunConfig,
+    pub(super) opts: TraceOptions,
+    pub(super) keep: &'a mut KeepSet,
+    pub(super) warnings: Vec<String>,
     /// Real paths of traced ELF programs, for evidence checks (zoneinfo).
-    programs: BTreeSet<String>,
+    pub(super) programs: BTreeSet<String>,
     glibc: Option<super::elf::ElfInfo>,
     uses_openssl: bool,
+    /// A runtime says the app uses time zones (Python's `zoneinfo`).
+    pub(super) wants_zoneinfo: bool,
+    /// Programs and trees whose runtime decides about time zones itself (a
+    /// Python interpreter names zoneinfo whether or not the app uses it).
+    pub(super) tz_decided: Vec<String>,
+    /// Sonames a runtime loads by path before anything needs them by name
+    /// (the JVM's libjvm.so): ld.so matches later DT_NEEDED entries to them.
+    pub(super) preloaded: BTreeSet<String>,
+    /// Top-level Python modules imported by kept code.
+    pub(super) python_imports: BTreeSet<String>,
+    /// Invocations and runtime trees already traced, so scripts that call each
+    /// other and repeated interpreters are done once.
+    pub(super) done: BTreeSet<String>,
 }
 
 /// Trace `fs` as configured by `config` into `keep`; returns warnings for the report.
@@ -67,11 +90,17 @@ pub fn trace_image(
         fs,
         loader: Loader::new(fs, &run.env),
         run,
+        opts: opts.clone(),
         keep,
         warnings: Vec::new(),
         programs: BTreeSet::new(),
         glibc: None,
         uses_openssl: false,
+        wants_zoneinfo: false,
+        tz_decided: Vec::new(),
+        python_imports: BTreeSet::new(),
+        preloaded: BTreeSet::new(),
+        done: BTreeSet::new(),
     };
     let mut cmds = commands(config, opts.entrypoint.as_deref(), opts.cmd.as_deref());
     for name in &opts.include_exe {
@@ -104,13 +133,16 @@ pub fn trace_image(
     for c in &cmds {
         t.command(c)?;
     }
+    t.java_home_from_env();
     t.runtime_libraries();
     t.essentials(opts.certs);
     t.named_configuration();
+    let mut seen = BTreeSet::new();
+    t.warnings.retain(|w| seen.insert(w.clone()));
     Ok(t.warnings)
 }
 
-fn rel(abs: &str) -> &str {
+pub(super) fn rel(abs: &str) -> &str {
     abs.trim_start_matches('/')
 }
 
@@ -133,27 +165,16 @@ impl Tracer<'_> {
             &prog,
             Reason::Root(format!("{} ({})", c.what, c.argv.join(" "))),
         );
-        if is_shell(&prog) && c.argv.get(1).map(String::as_str) == Some("-c") {
-            let script = c.argv.get(2).cloned().unwrap_or_default();
-            for word in shell_commands(&script) {
-                match resolve_program(self.fs, &self.run, &word) {
-                    Some(p) => self.program(
-                        &p,
-                        Reason::Root(format!("{word}, run by the {} shell command", c.what)),
-                    ),
-                    None if BUILTINS.contains(&word.as_str()) => {}
-                    None => self.warnings.push(format!(
-                        "{}: {word:?} (named in `{script}`) is not in the image",
-                        c.what
-                    )),
-                }
-            }
-        }
+        self.invoked(&Invocation {
+            program: &prog,
+            argv: &c.argv,
+            what: &c.what,
+        });
         Ok(())
     }
 
     /// Keep a program (or library) and everything it needs.
-    fn program(&mut self, abs: &str, reason: Reason) {
+    pub(super) fn program(&mut self, abs: &str, reason: Reason) {
         let r = rel(abs);
         let real = match self.fs.lookup(r, true) {
             Ok(Some(real)) => real,
@@ -192,8 +213,10 @@ impl Tracer<'_> {
                     }
                 }
                 for (soname, of) in trace.missing {
-                    self.warnings
-                        .push(format!("{soname} (needed by /{of}) is not in the image"));
+                    if !self.preloaded.contains(&soname) {
+                        self.warnings
+                            .push(format!("{soname} (needed by /{of}) is not in the image"));
+                    }
                 }
                 self.programs.insert(real);
             }
@@ -222,19 +245,19 @@ impl Tracer<'_> {
             &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())],
         )
         .into_owned();
-        let mut words = line.split_whitespace();
-        let Some(interp) = words.next() else { return };
-        self.program(interp, Reason::Shebang(script.to_string()));
-        if interp.ends_with("/env") {
-            if let Some(name) = words.find(|w| !w.starts_with('-')) {
-                match resolve_program(self.fs, &self.run, name) {
-                    Some(p) => self.program(&p, Reason::Shebang(script.to_string())),
-                    None => self.warnings.push(format!(
-                        "/{script}: interpreter {name:?} is not in the image"
-                    )),
-                }
-            }
-        }
+        // The kernel passes the rest of the line as one argument; `env -S`
+        // and most interpreters split it again, so split it here.
+        let mut argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let Some(interp) = argv.first().cloned() else {
+            return;
+        };
+        argv.push(format!("/{script}"));
+        self.program(&interp, Reason::Shebang(script.to_string()));
+        self.invoked(&Invocation {
+            program: &interp,
+            argv: &argv,
+            what: &format!("the script /{script}"),
+        });
     }
 
     /// What glibc loads by name at run time: the NSS modules nsswitch.conf
@@ -275,16 +298,50 @@ impl Tracer<'_> {
 
     /// Keep a path (a whole tree for a directory) and the targets of its symlinks.
     fn keep_tree(&mut self, path: &str, why: &str) {
+        self.keep_tree_where(path, &Reason::Essential(why.to_string()), &|_| false);
+    }
+
+    /// Keep a path, and for a directory every path below it that `skip` does
+    /// not reject (a rejected directory drops its whole subtree), plus the
+    /// targets of kept symlinks. Shared objects and native addons among the
+    /// kept files (`.so`, `.so.N`, `.node`) are traced as ELF, since runtimes
+    /// load them with dlopen.
+    pub(super) fn keep_tree_where(
+        &mut self,
+        path: &str,
+        why: &Reason,
+        skip: &dyn Fn(&str) -> bool,
+    ) {
+        let path = rel(path);
         let Some(node) = self.fs.get(path) else {
             return;
         };
         let mut paths = vec![path.to_string()];
         if node.kind == NodeKind::Dir {
-            paths.extend(self.fs.descendants(path).map(|(p, _)| p.clone()));
+            let mut skipped: Option<String> = None;
+            for (p, _) in self.fs.descendants(path) {
+                if let Some(s) = &skipped {
+                    if p.starts_with(s.as_str()) {
+                        continue;
+                    }
+                }
+                if skip(p) {
+                    skipped = Some(format!("{p}/"));
+                    continue;
+                }
+                paths.push(p.clone());
+            }
         }
         for p in paths {
-            self.keep.insert(&p, Reason::Essential(why.to_string()));
-            if let Some(NodeKind::Symlink(_)) = self.fs.get(&p).map(|n| &n.kind) {
+            let node = self.fs.get(&p).map(|n| &n.kind);
+            if let Some(NodeKind::File { .. }) = node {
+                if is_shared_object(&p) {
+                    self.program(&p, why.clone());
+                    continue;
+                }
+            }
+            self.keep.insert(&p, why.clone());
+            if let Some(NodeKind::Symlink(_)) = node {
                 if let Ok(Some(target)) = self.fs.lookup(&p, true) {
                     for l in self.loader.links_to(&p) {
                         self.keep.insert(&l, Reason::LinkTo(target.clone()));
@@ -294,9 +351,14 @@ impl Tracer<'_> {
                         .get(&target)
                         .is_some_and(|n| n.kind != NodeKind::Dir)
                     {
-                        self.keep.insert(&target, Reason::LinkTo(p.clone()));
-                    } else {
-                        self.keep_tree(&target, why);
+                        if is_shared_object(&target) {
+                            self.program(&target, Reason::LinkTo(p.clone()));
+                        } else {
+                            self.keep.insert(&target, Reason::LinkTo(p.clone()));
+                        }
+                    } else if !target.is_empty() && !self.keep.contains(&target) {
+                        // (A link to `/` keeps no tree: that would be the whole image.)
+                        self.keep_tree_where(&target, why, skip);
                     }
                 }
             }
@@ -341,9 +403,52 @@ impl Tracer<'_> {
                     .insert(&real, Reason::Essential("WorkingDir".into()));
             }
         }
-        if self.wants_zoneinfo() {
+        self.locales();
+        if self.wants_zoneinfo || self.wants_zoneinfo() {
             for p in ["usr/share/zoneinfo", "etc/localtime", "etc/timezone"] {
                 self.keep_tree(p, "time zone data (TZ is set or a program names zoneinfo)");
+            }
+        }
+    }
+
+    /// The locale data glibc loads for LANG, LC_ALL and LC_* in Env: the
+    /// locale's directory under /usr/lib/locale (`C.UTF-8` is `C.utf8`), or
+    /// the locale archive that holds it. Without it a program falls back to
+    /// the C locale (perl warns on every start).
+    fn locales(&mut self) {
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        for e in &self.run.env {
+            if let Some((k, v)) = e.split_once('=') {
+                if (k == "LANG" || k == "LC_ALL" || k.starts_with("LC_"))
+                    && !matches!(v, "" | "C" | "POSIX")
+                {
+                    names.insert(v.to_string());
+                }
+            }
+        }
+        for name in names {
+            let (lang, rest) = name.split_once('.').unwrap_or((&name, ""));
+            let (codeset, modifier) = rest
+                .split_once('@')
+                .map_or((rest, String::new()), |(c, m)| (c, format!("@{m}")));
+            let normal: String = codeset
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let candidates = [
+                name.clone(),
+                format!("{lang}.{normal}{modifier}"),
+                lang.to_string(),
+            ];
+            let found = candidates
+                .iter()
+                .map(|c| format!("usr/lib/locale/{c}"))
+                .find(|p| self.fs.get(p).is_some());
+            let why = format!("locale data for {name} (named in Env)");
+            match found {
+                Some(dir) => self.keep_tree(&dir, &why),
+                None => self.keep_tree("usr/lib/locale/locale-archive", &why),
             }
         }
     }
@@ -432,7 +537,14 @@ impl Tracer<'_> {
         if self.run.env_var("TZ").is_some() {
             return true;
         }
-        self.programs.iter().any(|p| {
+        let decided = |p: &str| {
+            self.tz_decided.iter().any(|d| {
+                p == d
+                    || p.strip_prefix(d.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        };
+        self.programs.iter().filter(|p| !decided(p)).any(|p| {
             let base = p.rsplit('/').next().unwrap_or(p);
             !base.starts_with("libc.so")
                 && !base.starts_with("ld-")
@@ -442,12 +554,20 @@ impl Tracer<'_> {
     }
 }
 
+/// Whether a file name looks like something a runtime loads with dlopen: a
+/// shared library (`libx.so`, `libx.so.1.2`, `mod.cpython-311-x86_64-linux-gnu.so`)
+/// or a Node.js native addon.
+pub(super) fn is_shared_object(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.ends_with(".so") || base.contains(".so.") || base.ends_with(".node")
+}
+
 /// A tree named in configuration larger than this is not kept wholesale.
 const MAX_NAMED_TREE: usize = 20_000;
 
 /// Directories shared by the whole system: naming one in a config file
 /// (`/usr/lib`, `/var/lib`) says nothing about what a program needs.
-fn is_system_dir(path: &str) -> bool {
+pub(super) fn is_system_dir(path: &str) -> bool {
     const SYSTEM: &[&str] = &[
         "/usr/lib",
         "/usr/lib64",
@@ -481,7 +601,10 @@ fn is_system_dir(path: &str) -> bool {
 }
 
 /// NUL-terminated printable strings in `bytes` starting with `prefix`.
-fn c_strings<'b>(bytes: &'b [u8], prefix: &'b [u8]) -> impl Iterator<Item = String> + 'b {
+pub(super) fn c_strings<'b>(
+    bytes: &'b [u8],
+    prefix: &'b [u8],
+) -> impl Iterator<Item = String> + 'b {
     bytes
         .windows(prefix.len())
         .enumerate()

@@ -7,5 +7,6 @@ mod image;
 pub mod ldcache;
 pub mod ldso;
 pub mod roots;
+mod runtime;
 
 pub use image::{trace_image, TraceOptions};

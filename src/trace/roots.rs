@@ -127,46 +127,6 @@ pub fn resolve_program(fs: &RootFs, run: &RunConfig, name: &str) -> Option<Strin
         .find(|p| is_exec(p))
 }
 
-/// Words in command position of a `sh -c` string: the first word of each
-/// simple command, after variable assignments and shell keywords. A light
-/// tokenizer, not a shell: what it cannot resolve is reported, not guessed.
-pub fn shell_commands(script: &str) -> Vec<String> {
-    const KEYWORDS: &[&str] = &[
-        "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "case", "esac",
-        "in", "{", "}", "!", "exec", "time", "command", "nohup", "env",
-    ];
-    let mut out = Vec::new();
-    let mut expect_command = true;
-    let spaced = script
-        .replace("&&", " ; ")
-        .replace("||", " ; ")
-        .replace(['|', ';', '&', '(', ')', '`', '\n'], " ; ")
-        .replace("$ ;", " ; ");
-    for word in spaced.split_whitespace() {
-        if word == ";" {
-            expect_command = true;
-            continue;
-        }
-        if !expect_command {
-            continue;
-        }
-        let bare = word.trim_matches(|c| c == '"' || c == '\'');
-        if bare.is_empty()
-            || KEYWORDS.contains(&bare)
-            || (bare.contains('=') && !bare.starts_with('='))
-            || bare.starts_with('-')
-        {
-            continue; // still in command position
-        }
-        if !bare.starts_with('$') && !bare.starts_with('<') && !bare.starts_with('>') {
-            out.push(bare.to_string());
-        }
-        expect_command = false;
-    }
-    out.dedup();
-    out
-}
-
 /// Whether `path` names a POSIX shell that takes `-c`.
 pub fn is_shell(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
@@ -179,18 +139,6 @@ pub fn is_shell(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn command_position_words_of_a_shell_string() {
-        assert_eq!(
-            shell_commands("set -e; FOO=1 exec /usr/bin/app --flag \"$X\" | tee /tmp/log && date"),
-            ["set", "/usr/bin/app", "tee", "date"]
-        );
-        assert_eq!(
-            shell_commands("if [ -f /x ]; then nginx -g 'daemon off;'; fi"),
-            ["[", "nginx"]
-        );
-    }
 
     #[test]
     fn entrypoint_overrides_follow_docker() {

@@ -1,0 +1,387 @@
+//! Just enough POSIX shell syntax to find the commands a script runs: quotes,
+//! escapes, comments, command substitution (also inside double quotes),
+//! here-documents and `case` patterns are understood; expansions are not
+//! performed, so a `$VAR` command word is returned as written for the caller
+//! to report.
+
+/// A lexical token of a script.
+#[derive(Debug, PartialEq, Eq)]
+enum Tok {
+    Word(String),
+    /// Ends a simple command: newline, `;`, `&`, `|`, `(`, `$(`, backquote.
+    Sep,
+    /// `;;`, the end of a `case` branch.
+    EndBranch,
+    /// A `)` that closes no `(` or `$(`: the end of a `case` pattern.
+    EndPattern,
+}
+
+/// Lines of here-document bodies removed (`<<EOF` ... `EOF`, `<<-'EOF'`).
+fn without_heredocs(script: &str) -> String {
+    let mut out = String::new();
+    let mut until: Option<String> = None;
+    for line in script.lines() {
+        if let Some(end) = &until {
+            if line.trim_start_matches('\t') == end {
+                until = None;
+            }
+            out.push('\n');
+            continue;
+        }
+        if let Some(i) = line.find("<<").filter(|&i| !line[i..].starts_with("<<<")) {
+            let word: String = line[i + 2..]
+                .trim_start_matches('-')
+                .trim_start()
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !";|&)".contains(*c))
+                .filter(|c| *c != '\'' && *c != '"' && *c != '\\')
+                .collect();
+            if !word.is_empty() {
+                until = Some(word);
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn lex(script: &str) -> Vec<Tok> {
+    let chars: Vec<char> = without_heredocs(script).chars().collect();
+    let mut toks = Vec::new();
+    let mut word: Option<String> = None;
+    // Open `$(`, `(` and backquotes: the closer, and whether the opener was inside double quotes.
+    let mut stack: Vec<(char, bool)> = Vec::new();
+    let mut in_double = false;
+    let flush = |word: &mut Option<String>, toks: &mut Vec<Tok>| {
+        if let Some(w) = word.take() {
+            toks.push(Tok::Word(w));
+        }
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        i += 1;
+        if in_double {
+            match c {
+                '"' => in_double = false,
+                '\\' => {
+                    if let Some(n) = next {
+                        word.get_or_insert_with(String::new).push(n);
+                        i += 1;
+                    }
+                }
+                '$' if next == Some('(') && chars.get(i + 1) != Some(&'(') => {
+                    flush(&mut word, &mut toks);
+                    toks.push(Tok::Sep);
+                    stack.push((')', true));
+                    in_double = false;
+                    i += 1;
+                }
+                '`' => {
+                    flush(&mut word, &mut toks);
+                    toks.push(Tok::Sep);
+                    stack.push(('`', true));
+                    in_double = false;
+                }
+                _ => word.get_or_insert_with(String::new).push(c),
+            }
+            continue;
+        }
+        match c {
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                while i < chars.len() && chars[i] != '\'' {
+                    w.push(chars[i]);
+                    i += 1;
+                }
+                i += 1;
+            }
+            '"' => {
+                in_double = true;
+                word.get_or_insert_with(String::new);
+            }
+            '\\' => {
+                match next {
+                    Some('\n') => {}
+                    Some(n) => word.get_or_insert_with(String::new).push(n),
+                    None => {}
+                }
+                i += 1;
+            }
+            '#' if word.is_none() => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            ' ' | '\t' => flush(&mut word, &mut toks),
+            ';' if next == Some(';') => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::EndBranch);
+                i += 1;
+            }
+            '&' if word
+                .as_deref()
+                .is_some_and(|w| w.ends_with('>') || w.ends_with('<')) =>
+            {
+                word.get_or_insert_with(String::new).push(c); // 2>&1, >&2
+            }
+            '\n' | ';' | '&' | '|' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep);
+            }
+            '$' if next == Some('(') && chars.get(i + 1) == Some(&'(') => {
+                // $(( arithmetic )): no commands inside.
+                let mut depth = 0;
+                while i < chars.len() {
+                    match chars[i] {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                word.get_or_insert_with(String::new).push('$');
+            }
+            '$' if next == Some('(') => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep);
+                stack.push((')', false));
+                i += 1;
+            }
+            '$' if next == Some('{') => {
+                // ${VAR...}: one word, whatever is inside.
+                let w = word.get_or_insert_with(String::new);
+                w.push('$');
+                while i < chars.len() && chars[i] != '}' {
+                    w.push(chars[i]);
+                    i += 1;
+                }
+                i += 1;
+            }
+            '(' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep);
+                stack.push((')', false));
+            }
+            ')' => {
+                flush(&mut word, &mut toks);
+                match stack.last() {
+                    Some(&(')', d)) => {
+                        stack.pop();
+                        in_double = d;
+                        toks.push(Tok::Sep);
+                    }
+                    _ => toks.push(Tok::EndPattern),
+                }
+            }
+            '`' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep);
+                if let Some(&('`', d)) = stack.last() {
+                    stack.pop();
+                    in_double = d;
+                } else {
+                    stack.push(('`', false));
+                }
+            }
+            _ => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    flush(&mut word, &mut toks);
+    toks
+}
+
+/// The simple commands of a shell script, each as its words from the command
+/// word on: variable assignments, shell keywords, `exec`-like prefixes and
+/// redirections before it are dropped, quotes are removed.
+pub fn simple_commands(script: &str) -> Vec<Vec<String>> {
+    const PREFIXES: &[&str] = &[
+        "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "exec",
+        "time", "command", "nohup", "env", "esac",
+    ];
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    let mut expect_command = true;
+    // `case WORD in` … `PATTERN)` … `;;`: patterns and the case word are no commands.
+    let mut in_pattern = false;
+    let mut skip_until_in = false;
+    let mut case_depth = 0usize;
+    // `for NAME in WORDS`: the list is no command.
+    let mut in_for_list = false;
+    for tok in lex(script) {
+        match tok {
+            Tok::Sep => {
+                out.extend(current.take());
+                expect_command = true;
+                in_for_list = false;
+                continue;
+            }
+            Tok::EndBranch => {
+                out.extend(current.take());
+                expect_command = true;
+                in_pattern = case_depth > 0;
+                continue;
+            }
+            Tok::EndPattern => {
+                in_pattern = false;
+                expect_command = true;
+                continue;
+            }
+            Tok::Word(w) => {
+                if skip_until_in {
+                    if w == "in" {
+                        skip_until_in = false;
+                        in_pattern = true;
+                    }
+                    continue;
+                }
+                if in_pattern {
+                    if w == "esac" {
+                        in_pattern = false;
+                        case_depth = case_depth.saturating_sub(1);
+                    }
+                    continue;
+                }
+                if in_for_list {
+                    continue;
+                }
+                if !expect_command {
+                    if let Some(c) = current.as_mut() {
+                        c.push(w);
+                    }
+                    continue;
+                }
+                if w == "case" {
+                    skip_until_in = true;
+                    case_depth += 1;
+                    continue;
+                }
+                if w == "esac" {
+                    case_depth = case_depth.saturating_sub(1);
+                    continue;
+                }
+                if w == "for" {
+                    in_for_list = true;
+                    continue;
+                }
+                let assignment = w.find('=').is_some_and(|i| {
+                    i > 0 && w[..i].chars().all(|c| c.is_alphanumeric() || c == '_')
+                });
+                if w.is_empty()
+                    || PREFIXES.contains(&w.as_str())
+                    || assignment
+                    || w.starts_with('-')
+                {
+                    continue; // still in command position
+                }
+                if w.starts_with('<')
+                    || w.starts_with('>')
+                    || w.chars().next().is_some_and(|c| c.is_ascii_digit()) && w.contains('>')
+                {
+                    continue; // a redirection before the command word
+                }
+                current = Some(vec![w]);
+                expect_command = false;
+            }
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// Names a script defines as shell functions (`name() {` or `function name`):
+/// calls to them are not programs.
+pub fn shell_functions(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in script.lines() {
+        let line = line.trim_start();
+        if let Some(rest) = line.strip_prefix("function ") {
+            if let Some(name) = rest.split(|c: char| c.is_whitespace() || c == '(').next() {
+                out.push(name.to_string());
+            }
+        } else if let Some((name, _)) = line.split_once("()") {
+            let name = name.trim_end();
+            let valid = name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-.:".contains(c));
+            if !name.is_empty() && valid {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_words(s: &str) -> Vec<String> {
+        simple_commands(s)
+            .into_iter()
+            .map(|c| c[0].clone())
+            .collect()
+    }
+
+    #[test]
+    fn commands_of_a_shell_string() {
+        assert_eq!(
+            first_words("set -e; FOO=1 exec /usr/bin/app --flag \"$X\" | tee /tmp/log && date"),
+            ["set", "/usr/bin/app", "tee", "date"]
+        );
+        assert_eq!(
+            first_words("if [ -f /x ]; then nginx -g 'daemon off;'; fi"),
+            ["[", "nginx"]
+        );
+    }
+
+    #[test]
+    fn quotes_substitutions_and_arguments() {
+        let script = r#"#!/bin/sh
+# exec nothing here
+set -e
+log() { echo "$@"; }
+echo "sed: $(printf '%s\n' "$name" | sed 's/o/0/g')"
+echo "awk: $(awk '!/^#/ && $2 > m { m = $2; k = $1 } END { print k, m }' /app/data.txt)"
+n=$((1 + 2)); v=`date -u +%F`
+exec python3 /app/report.py "$@"
+"#;
+        assert_eq!(
+            simple_commands(script),
+            [
+                vec!["set", "-e"],
+                vec!["log"],
+                vec!["echo", "$@"],
+                vec!["echo", "sed: "],
+                vec!["printf", "%s\\n", "$name"],
+                vec!["sed", "s/o/0/g"],
+                vec!["echo", "awk: "],
+                vec![
+                    "awk",
+                    "!/^#/ && $2 > m { m = $2; k = $1 } END { print k, m }",
+                    "/app/data.txt"
+                ],
+                vec!["date", "-u", "+%F"],
+                vec!["python3", "/app/report.py", "$@"],
+            ]
+        );
+        assert_eq!(shell_functions(script), ["log"]);
+    }
+
+    #[test]
+    fn case_patterns_heredocs_and_for_lists_are_no_commands() {
+        let script = "case \"$1\" in\n  start|run) exec nginx -g 'daemon off;' ;;\n  *) echo usage >&2; exit 1 ;;\nesac\ncat <<EOF\nnot a command\nEOF\nfor f in a b c; do gzip \"$f\"; done\n";
+        assert_eq!(
+            first_words(script),
+            ["nginx", "echo", "exit", "cat", "gzip"]
+        );
+    }
+}
