@@ -1,5 +1,6 @@
 //! The run's results: the stderr summary and the `--report` JSON file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::keep::{KeepSet, Reason};
+use crate::packages::Packages;
 use crate::rootfs::{Node, NodeKind, RootFs};
 
 /// Sizes of one side (source or slim image).
@@ -90,6 +92,19 @@ struct Kept<'a> {
     reasons: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     target: Option<&'a str>,
+    /// The distribution package that installed it (`libc6 2.36-9+deb12u10`),
+    /// when the image has a dpkg or apk database that lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package: Option<String>,
+}
+
+/// A package some kept files came from, and how much of it is kept.
+#[derive(Serialize)]
+struct KeptPackage<'a> {
+    name: &'a str,
+    version: &'a str,
+    files: usize,
+    bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -97,6 +112,8 @@ struct Report<'a> {
     #[serde(flatten)]
     summary: &'a Summary,
     dropped: Dropped,
+    /// Packages the kept files came from (empty without a package database).
+    packages: Vec<KeptPackage<'a>>,
     kept: Vec<Kept<'a>>,
 }
 
@@ -135,6 +152,17 @@ pub fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
 
 /// Write the JSON report (atomically, like every other output).
 pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet) -> Result<()> {
+    let db = Packages::read(fs);
+    let mut packages: BTreeMap<(&str, &str), (usize, u64)> = BTreeMap::new();
+    for (p, _) in keep.iter() {
+        if let (Some(pkg), Some(n)) = (db.owner(p), fs.get(p)) {
+            let e = packages.entry((&pkg.name, &pkg.version)).or_default();
+            e.0 += 1;
+            if let NodeKind::File { size, .. } = n.kind {
+                e.1 += size;
+            }
+        }
+    }
     let kept = keep
         .iter()
         .filter_map(|(p, r)| {
@@ -152,6 +180,7 @@ pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet)
                     NodeKind::Symlink(t) => Some(t.as_str()),
                     _ => None,
                 },
+                package: db.owner(p).map(|k| format!("{} {}", k.name, k.version)),
             })
         })
         .collect();
@@ -164,6 +193,15 @@ pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet)
                 .content_bytes
                 .saturating_sub(summary.after.content_bytes),
         },
+        packages: packages
+            .into_iter()
+            .map(|((name, version), (files, bytes))| KeptPackage {
+                name,
+                version,
+                files,
+                bytes,
+            })
+            .collect(),
         kept,
     };
     let json = serde_json::to_vec_pretty(&report)
