@@ -8,25 +8,6 @@ use std::process::Command;
 
 use util::*;
 
-/// Slim `fat` by tracing (no --keep) into a temporary engine tag; returns the tag and the report.
-fn slim(fat: &str, what: &str, extra: &[&str]) -> (TempTag, serde_json::Value) {
-    let tag = TempTag::new(what);
-    let d = tempfile::tempdir().unwrap();
-    let report = d.path().join("r.json");
-    let mut args = vec![fat, "-o", &tag.0, "--report", report.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    slimify_ok(&args);
-    let r = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    (tag, r)
-}
-
-fn image_size(image: &str) -> u64 {
-    docker(&["image", "inspect", "-f", "{{.Size}}", image])
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// Sonames the report says were loaded for a program, plus its loader's name.
 fn traced_names(report: &serde_json::Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

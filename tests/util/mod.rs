@@ -188,3 +188,23 @@ pub fn skopeo_inspect(reference: &str) -> serde_json::Value {
     let raw = sh(Command::new("skopeo").args(["inspect", reference]));
     serde_json::from_str(&raw).unwrap()
 }
+
+/// Slim `fat` by tracing (no --keep) into a temporary engine tag; returns the tag and the report.
+pub fn slim(fat: &str, what: &str, extra: &[&str]) -> (TempTag, serde_json::Value) {
+    let tag = TempTag::new(what);
+    let d = tempfile::tempdir().unwrap();
+    let report = d.path().join("r.json");
+    let mut args = vec![fat, "-o", &tag.0, "--report", report.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    slimify_ok(&args);
+    let r = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (tag, r)
+}
+
+/// The image size the engine reports (`docker image inspect`), in bytes.
+pub fn image_size(image: &str) -> u64 {
+    docker(&["image", "inspect", "-f", "{{.Size}}", image])
+        .trim()
+        .parse()
+        .unwrap()
+}
