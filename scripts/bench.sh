@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Usage: scripts/bench.sh
+# Usage: scripts/bench.sh            timing: slimify against the floor and peers
+#        scripts/bench.sh results    sizes: fat vs slim image of each fixture
+#
+# `results` slims every fixture image by tracing (BENCH_FIXTURES, default the
+# C, Go, Python, Node, Java, shell and Perl fixtures), runs fat and slim
+# image side by side with --network none, and prints a Markdown table: fat
+# and slim size (docker image inspect), ratio, slimify's seconds, and whether
+# the output was identical. It exits non-zero if any output differs.
 #
 # Benchmarks slimify on the demo image (fixtures/demo, ~480 MB) against the
 # physical floor and a peer. The image is exported once to an OCI layout with
@@ -52,6 +59,37 @@ if [[ ! -x $SLIMIFY ]]; then
     else
         die "slimify binary $SLIMIFY missing (cargo build --release, or BENCH_SKIP_MISSING=1)"
     fi
+fi
+
+# Fat vs slim sizes of the fixture images, each run beside its slim image.
+results() {
+    local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0
+    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static py-app py-numpy shell-app node-app java-app perl-app}"
+    printf '| fixture | fat | slim | ratio | slimify s | output |\n| --- | ---: | ---: | ---: | ---: | --- |\n'
+    for f in "${fixtures[@]}"; do
+        fat=$(scripts/fixture.sh "$f")
+        slim="slimify-bench/$f:slim"
+        t0=$(date +%s.%N)
+        "$SLIMIFY" "$fat" -o "$slim" --quiet || die "slimify failed on $fat"
+        t1=$(date +%s.%N)
+        fat_out=$(docker run --rm --network none "$fat" 2>&1) || true
+        slim_out=$(docker run --rm --network none "$slim" 2>&1) || true
+        fat_size=$(docker image inspect -f '{{.Size}}' "$fat")
+        slim_size=$(docker image inspect -f '{{.Size}}' "$slim")
+        docker rmi -f "$slim" >/dev/null
+        same=identical
+        if [[ $fat_out != "$slim_out" ]]; then
+            same=DIFFERENT
+            failed=1
+        fi
+        awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" \
+            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s }'
+    done
+    return "$failed"
+}
+if [[ ${1:-} == results ]]; then
+    results
+    exit
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/slimify-bench.XXXXXX")

@@ -14,8 +14,10 @@
 #                      then target/release/slimify)
 #   DEMO_FSDUMP=1      also compare fixtures/fsdump.py listings of both images
 #                      (only meaningful while SLIMIFY_FLAGS keeps everything)
-#   DEMO_FIXTURE=demo  slim fixtures/demo instead (a Python app: until
-#                      interpreter modules are traced it keeps everything)
+#   DEMO_FIXTURE=NAME  slim fixtures/NAME instead, by tracing (py-app,
+#                      py-numpy, node-app, java-app, shell-app, perl-app, ...);
+#                      `demo` keeps everything (its app inspects the layer
+#                      features of the whole filesystem)
 set -euo pipefail
 
 # The slimify flags of the demo, in one place. With --keep '/**' everything is

@@ -1,7 +1,8 @@
 //! Perl: the interpreter's @INC (compiled into perl or libperl, plus
 //! PERL5LIB, `-I` and `use lib`). The core library directories (those holding
 //! strict.pm, warnings.pm or Config.pm) are kept whole but for their pod
-//! documentation, since core modules load each other by computed names; from
+//! documentation and XS build headers, since core modules load each other by
+//! computed names; from
 //! the vendor and site directories only the modules the script's `use` and
 //! `require` graph reaches are kept, each with its `auto/` directory (XS
 //! libraries, traced as ELF).
@@ -156,8 +157,13 @@ impl Tracer<'_> {
         if self.done.insert(format!("perl core {}", core.join(":"))) {
             let why_core = Reason::runtime("Perl core library of", real);
             for d in &core {
+                // Documentation, and what only XS builds read (CORE/: perl.h,
+                // libperl.a): the slim image has no compiler.
                 self.keep_tree_where(d, &why_core, &|p| {
-                    p.ends_with(".pod") || p.ends_with("/pod")
+                    p.ends_with(".pod")
+                        || p.ends_with("/pod")
+                        || p.ends_with("/CORE")
+                        || p.ends_with(".h")
                 });
             }
         }

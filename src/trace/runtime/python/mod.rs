@@ -186,7 +186,11 @@ impl Tracer<'_> {
                 .unwrap_or(p)
                 .trim_start_matches('/');
             let (first, rest) = inner.split_once('/').unwrap_or((inner, ""));
-            let top = first.trim_end_matches(".py");
+            // A module's name: `turtle.py`, or `__pycache__/turtle.cpython-311.pyc`.
+            let top = match first {
+                "__pycache__" => rest.split('.').next().unwrap_or(""),
+                _ => first.trim_end_matches(".py"),
+            };
             if UNUSED_STDLIB.contains(&top) && !used.contains(top) {
                 return true;
             }
