@@ -12,20 +12,17 @@
 # Environment:
 #   SLIMIFY            slimify binary to use (default: cargo build --release,
 #                      then target/release/slimify)
-#   DEMO_FSDUMP=1      also compare fixtures/fsdump.py listings of both images
-#                      (only meaningful while SLIMIFY_FLAGS keeps everything)
-#   DEMO_FIXTURE=NAME  slim fixtures/NAME instead, by tracing (py-app,
-#                      py-numpy, node-app, java-app, shell-app, perl-app, ...);
-#                      `demo` keeps everything (its app inspects the layer
-#                      features of the whole filesystem)
+#   DEMO_FIXTURE=NAME  slim fixtures/NAME instead (demo, py-app, py-numpy,
+#                      node-app, java-app, shell-app, perl-app, go-static, ...)
+#   DEMO_KEEP_ALL=1    flatten with --keep '/**' instead of tracing, and also
+#                      compare fixtures/fsdump.py listings of both images
 set -euo pipefail
 
-# The slimify flags of the demo, in one place. With --keep '/**' everything is
-# kept and the result is the flattened image; the finished product chooses the
-# files itself.
+# The slimify flags of the demo, in one place: trace what the image runs, or
+# with DEMO_KEEP_ALL=1 keep everything (the result is the flattened image).
 FIXTURE=${DEMO_FIXTURE:-c-app}
-SLIMIFY_FLAGS=()   # trace what the image runs
-if [[ $FIXTURE == demo ]]; then
+SLIMIFY_FLAGS=()
+if [[ ${DEMO_KEEP_ALL:-0} == 1 ]]; then
     SLIMIFY_FLAGS=(--keep '/**')
 fi
 SLIM=slimify-demo:slim
@@ -98,7 +95,7 @@ else
     status=1
 fi
 
-if [[ ${DEMO_FSDUMP:-0} == 1 ]]; then
+if [[ ${DEMO_KEEP_ALL:-0} == 1 ]]; then
     dump() {
         docker run --rm --network none --user 0 -v "$PWD/fixtures/fsdump.py:/fsdump.py:ro" \
             --entrypoint python3 "$1" /fsdump.py

@@ -138,6 +138,22 @@ fn entrypoint_shell_script_with_sed_awk_date_then_exec_python() {
 }
 
 #[test]
+fn python_demo_finds_its_volume_seed_and_the_paths_its_code_names() {
+    let (report, ratio) = slims_and_runs_the_same("demo", &[]);
+    assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
+    // The VOLUME's seed data, and what the app's code names by path.
+    for path in [
+        "/data/seed.json",
+        "/opt/features/hardlinks/l1-a",
+        "/opt/app/bin/hello",
+    ] {
+        assert!(kept(&report, path).is_some(), "{path} not kept");
+    }
+    let why = kept(&report, "/opt/features/hardlinks/l1-a").unwrap();
+    assert_eq!(why[0], "named in /opt/app/main.py", "{why:?}");
+}
+
+#[test]
 fn perl_script_with_json_pp_and_digest_sha() {
     let (report, ratio) = slims_and_runs_the_same("perl-app", &[]);
     assert!(ratio >= 5.0, "only {ratio:.1}x smaller");

@@ -296,6 +296,22 @@ impl Tracer<'_> {
         }
     }
 
+    /// An executable ELF file: kept trees trace these (an app runs its
+    /// helpers), but not scripts, whose interpreters only matter when something
+    /// runs them.
+    fn is_elf_executable(&self, path: &str) -> bool {
+        let Some(node) = self.fs.get(path) else {
+            return false;
+        };
+        if node.meta.mode & 0o111 == 0 {
+            return false;
+        }
+        let mut head = [0u8; 4];
+        self.fs.open(node).is_some_and(|mut r| {
+            std::io::Read::read_exact(&mut r, &mut head).is_ok() && super::elf::is_elf(&head)
+        })
+    }
+
     /// Keep a path (a whole tree for a directory) and the targets of its symlinks.
     fn keep_tree(&mut self, path: &str, why: &str) {
         self.keep_tree_where(path, &Reason::Essential(why.to_string()), &|_| false);
@@ -305,7 +321,7 @@ impl Tracer<'_> {
     /// not reject (a rejected directory drops its whole subtree), plus the
     /// targets of kept symlinks. Shared objects and native addons among the
     /// kept files (`.so`, `.so.N`, `.node`) are traced as ELF, since runtimes
-    /// load them with dlopen.
+    /// load them with dlopen, and so are ELF executables (an app runs its helpers).
     pub(super) fn keep_tree_where(
         &mut self,
         path: &str,
@@ -335,7 +351,7 @@ impl Tracer<'_> {
         for p in paths {
             let node = self.fs.get(&p).map(|n| &n.kind);
             if let Some(NodeKind::File { .. }) = node {
-                if is_shared_object(&p) {
+                if is_shared_object(&p) || self.is_elf_executable(&p) {
                     self.program(&p, why.clone());
                     continue;
                 }
@@ -395,6 +411,14 @@ impl Tracer<'_> {
             ("tmp", "world-writable temporary directory"),
         ] {
             self.keep_tree(p, why);
+        }
+        // Docker and Kubernetes (emptyDir aside) copy the image's content at
+        // a VOLUME path into a new volume: the app expects to find it there.
+        for v in self.run.volumes.clone() {
+            let v = v.trim_matches('/');
+            if !v.is_empty() {
+                self.keep_tree(v, "content of a VOLUME (seeds the volume)");
+            }
         }
         let wd = self.run.working_dir.trim_matches('/').to_string();
         if !wd.is_empty() {
@@ -563,7 +587,7 @@ pub(super) fn is_shared_object(path: &str) -> bool {
 }
 
 /// A tree named in configuration larger than this is not kept wholesale.
-const MAX_NAMED_TREE: usize = 20_000;
+pub(super) const MAX_NAMED_TREE: usize = 20_000;
 
 /// Directories shared by the whole system: naming one in a config file
 /// (`/usr/lib`, `/var/lib`) says nothing about what a program needs.

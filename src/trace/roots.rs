@@ -22,6 +22,8 @@ pub struct RunConfig {
     pub env: Vec<String>,
     pub working_dir: String,
     pub user: String,
+    /// VOLUME paths: the image's content there seeds a new volume.
+    pub volumes: Vec<String>,
 }
 
 impl RunConfig {
@@ -31,6 +33,10 @@ impl RunConfig {
             env: strings(&c["Env"]),
             working_dir: c["WorkingDir"].as_str().unwrap_or("").to_string(),
             user: c["User"].as_str().unwrap_or("").to_string(),
+            volumes: c["Volumes"]
+                .as_object()
+                .map(|v| v.keys().cloned().collect())
+                .unwrap_or_default(),
         }
     }
 

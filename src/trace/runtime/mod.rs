@@ -260,6 +260,49 @@ impl Tracer<'_> {
         out
     }
 
+    /// Absolute paths an app's own code names as string literals
+    /// (`open("/data/seed.json")`, `F = "/opt/features"`) or a script passes
+    /// as arguments: kept when they exist and are not system-wide
+    /// directories; an executable among them is traced as a program.
+    pub(super) fn keep_named_paths<'t>(
+        &mut self,
+        words: impl Iterator<Item = &'t str>,
+        named_in: &str,
+    ) {
+        /// Top-level hierarchies that say nothing about what an app needs.
+        const HIERARCHIES: &[&str] = &[
+            "/", "/etc", "/usr", "/var", "/opt", "/home", "/root", "/srv", "/mnt", "/media",
+            "/boot",
+        ];
+        for word in words {
+            let path = word.trim_end_matches('/');
+            let path = if path.is_empty() { "/" } else { path };
+            if !path.starts_with('/')
+                || path.contains(['$', '{', '%', '*', '\\'])
+                || HIERARCHIES.contains(&path)
+                || is_system_dir(path)
+            {
+                continue;
+            }
+            let Some(real) = self.real(path) else {
+                continue;
+            };
+            if self.keep.contains(&real) {
+                continue;
+            }
+            let why = Reason::runtime("named in", rel(named_in));
+            let executable = self.fs.get(&real).is_some_and(|n| {
+                matches!(n.kind, NodeKind::File { .. }) && n.meta.mode & 0o111 != 0
+            });
+            if executable {
+                self.program(path, why);
+            } else if self.fs.descendants(&real).count() <= super::image::MAX_NAMED_TREE {
+                self.keep_links(path);
+                self.keep_tree_where(&real, &why, &|_| false);
+            }
+        }
+    }
+
     /// Read a text file of the image (`None` for binaries, missing files and files over 16 MiB).
     pub(super) fn read_text(&self, abs: &str) -> Option<String> {
         let real = self.real(abs)?;
@@ -270,6 +313,15 @@ impl Tracer<'_> {
         let (_, bytes) = read_file(self.fs, &real)?;
         String::from_utf8(bytes).ok()
     }
+}
+
+/// String literals in source code that start with `/`: the paths a program names.
+pub(super) fn absolute_literals(source: &str) -> impl Iterator<Item = &str> {
+    source
+        .split(['"', '\'', '`'])
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with('/') && s.len() < 256 && !s.contains('\n'))
 }
 
 /// The parent directory of an image-relative path (`""` for top-level names).

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{join, parent, Invocation, Tracer};
+use super::{absolute_literals, join, parent, Invocation, Tracer};
 use crate::keep::Reason;
 
 /// Node's built-in modules: `require("fs")` names no file.
@@ -215,21 +215,26 @@ impl Tracer<'_> {
         let node_modules = format!("{app_root}/node_modules");
         let skip = |p: &str| p == node_modules;
         if self.keep_app_dir(&app_root, &why_app, &skip) {
-            for (p, _) in self.fs.descendants(&app_root) {
-                if p.starts_with(&format!("{node_modules}/")) || p == &node_modules {
-                    continue;
-                }
-                if [".js", ".mjs", ".cjs", ".ts"]
-                    .iter()
-                    .any(|x| p.ends_with(x))
-                {
-                    if let Some(text) = self.read_text(&format!("/{p}")) {
-                        requires.extend(
-                            required_packages(&text)
-                                .into_iter()
-                                .map(|n| (n, parent(p).to_string())),
-                        );
-                    }
+            let code: Vec<String> = self
+                .fs
+                .descendants(&app_root)
+                .map(|(p, _)| p.clone())
+                .filter(|p| !p.starts_with(&format!("{node_modules}/")) && *p != node_modules)
+                .filter(|p| {
+                    [".js", ".mjs", ".cjs", ".ts"]
+                        .iter()
+                        .any(|x| p.ends_with(x))
+                })
+                .collect();
+            for p in code {
+                if let Some(text) = self.read_text(&format!("/{p}")) {
+                    let from = parent(&p).to_string();
+                    requires.extend(
+                        required_packages(&text)
+                            .into_iter()
+                            .map(|n| (n, from.clone())),
+                    );
+                    self.keep_named_paths(absolute_literals(&text), &p);
                 }
             }
         } else if let Some(e) = &entry {

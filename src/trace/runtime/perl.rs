@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{parent, Invocation, Tracer};
+use super::{absolute_literals, parent, Invocation, Tracer};
 use crate::keep::Reason;
 use crate::trace::image::rel;
 
@@ -116,7 +116,10 @@ impl Tracer<'_> {
             match self.real(&abs) {
                 Some(r) => {
                     self.keep.insert(&r, Reason::runtime("script run by", real));
-                    sources.extend(self.read_text(&abs));
+                    if let Some(text) = self.read_text(&abs) {
+                        self.keep_named_paths(absolute_literals(&text), &r);
+                        sources.push(text);
+                    }
                     self.keep_app_dir(parent(&r), &why, &|_| false);
                 }
                 None => self.warnings.push(format!(

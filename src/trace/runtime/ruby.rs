@@ -5,7 +5,7 @@
 //! its Gemfile. Kept whole, minus gem documentation and the cached `.gem`
 //! archives; extensions are traced as ELF.
 
-use super::{parent, Invocation, Tracer};
+use super::{absolute_literals, parent, Invocation, Tracer};
 use crate::keep::Reason;
 
 impl Tracer<'_> {
@@ -36,6 +36,9 @@ impl Tracer<'_> {
             match self.real(&abs) {
                 Some(r) => {
                     self.keep.insert(&r, Reason::runtime("script run by", real));
+                    if let Some(text) = self.read_text(&abs) {
+                        self.keep_named_paths(absolute_literals(&text), &r);
+                    }
                     self.keep_app_dir(
                         parent(&r),
                         &Reason::runtime("Ruby application run by", real),

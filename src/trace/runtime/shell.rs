@@ -4,9 +4,9 @@
 //! (`"$JAVA"`, a program missing from the image) is reported.
 
 use super::shell_syntax::{shell_functions, simple_commands};
-use super::{Invocation, Tracer};
+use super::{parent, Invocation, Tracer};
 use crate::keep::Reason;
-use crate::trace::image::rel;
+use crate::trace::image::{is_system_dir, rel};
 use crate::trace::roots::resolve_program;
 
 /// Shell builtins and keywords that never name a file to keep.
@@ -97,6 +97,11 @@ impl Tracer<'_> {
                     self.shell_script(&real);
                 }
                 continue;
+            }
+            // Paths an app's script passes (a data file for awk); a system
+            // script's arguments say nothing about the app.
+            if let Some(script) = script.filter(|s| !is_system_dir(&format!("/{}", parent(s)))) {
+                self.keep_named_paths(argv[1..].iter().map(String::as_str), script);
             }
             match resolve_program(self.fs, &self.run, word) {
                 Some(p) => {

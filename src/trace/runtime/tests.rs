@@ -237,6 +237,28 @@ fn trace_again_with(config: serde_json::Value, opts: TraceOptions) -> (KeepSet, 
 }
 
 #[test]
+fn volumes_and_paths_named_in_app_code_are_kept() {
+    let l = python_base()
+        .file("data/seed.json", b"{}")
+        .file("srv/assets/logo.svg", b"<svg/>")
+        .file("srv/other/unused.txt", b"x")
+        .file_with("opt/tools/helper", b"#!/bin/false\n", 0o755, 0, 0)
+        .file(
+            "app/main.py",
+            b"import subprocess\nASSETS = '/srv/assets/'\nsubprocess.run(['/opt/tools/helper'])\nopen(f'/etc/{name}')\nprint('/usr/lib')\n",
+        );
+    let config = json!({"config": {"Cmd": ["python3", "/app/main.py"], "Volumes": {"/data": {}}}});
+    let (keep, _) = trace(l, config, TraceOptions::new());
+    assert_kept(
+        &keep,
+        &["data/seed.json", "srv/assets/logo.svg", "opt/tools/helper"],
+    );
+    assert_dropped(&keep, &["srv/other/unused.txt"]);
+    let why = keep.reason("srv/assets/logo.svg").unwrap().to_string();
+    assert_eq!(why, "named in /app/main.py");
+}
+
+#[test]
 fn python_command_lines_and_imports() {
     let argv = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
     let a = PythonArgs::parse(&argv("python3 -u -X dev /app/main.py --port 80"));

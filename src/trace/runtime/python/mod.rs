@@ -15,7 +15,7 @@ mod site;
 
 use std::collections::BTreeSet;
 
-use super::{join, parent, Invocation, Tracer};
+use super::{absolute_literals, join, parent, Invocation, Tracer};
 use crate::keep::Reason;
 use crate::trace::image::rel;
 
@@ -174,6 +174,12 @@ impl Tracer<'_> {
             let why = Reason::runtime("installed package (--no-import-graph) for", real);
             for d in &site_dirs {
                 self.keep_tree_where(d, &why, &|_| false);
+            }
+        }
+        // Paths the app's own code names (data files, directories, helpers).
+        for file in sources.clone() {
+            if let Some(text) = self.read_text(&format!("/{file}")) {
+                self.keep_named_paths(absolute_literals(&text), &file);
             }
         }
         self.import_graph(&site, roots, sources, &stdlib);
