@@ -64,7 +64,7 @@ fi
 # Fat vs slim sizes of the fixture images, each run beside its slim image.
 results() {
     local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0
-    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static py-app py-numpy shell-app node-app java-app perl-app}"
+    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy shell-app node-app java-app perl-app}"
     printf '| fixture | fat | slim | ratio | slimify s | output |\n| --- | ---: | ---: | ---: | ---: | --- |\n'
     for f in "${fixtures[@]}"; do
         fat=$(scripts/fixture.sh "$f")
@@ -147,7 +147,7 @@ if [[ $have_slimify == 1 ]]; then
     add slimify-keep-all "rm -rf $W/out" \
         "$S oci:$W/src:fat -o oci:$W/out:slim --keep '/**' $extra_q"
     # Tracing instead of globs: the same I/O plus the tracer's cost (the
-    # demo's entrypoint is python3; its modules are issue 4's work).
+    # demo's entrypoint is a Python app: ELF, stdlib, named paths, VOLUME).
     add slimify-trace "rm -rf $W/out-trace" \
         "$S oci:$W/src:fat -o oci:$W/out-trace:slim $extra_q"
     add slimify-keep-few "rm -rf $W/out-few" \

@@ -436,6 +436,40 @@ fn java_runtime_without_the_jdk_and_the_jar_class_path() {
 }
 
 #[test]
+fn java_home_in_env_keeps_the_runtime_a_script_starts_through_a_variable() {
+    let home = "opt/java/openjdk";
+    let l = exe(LayerBuilder::new(), &format!("{home}/bin/java"), b"java")
+        .file(&format!("{home}/lib/modules"), b"jimage")
+        .file(&format!("{home}/jmods/java.base.jmod"), b"jmod")
+        .file_with("bin/sh", b"sh", 0o755, 0, 0)
+        .file_with(
+            "app/run.sh",
+            b"#!/bin/sh\nexec \"$JAVA_HOME/bin/java\" -jar /app/app.jar\n",
+            0o755,
+            0,
+            0,
+        )
+        .file("app/app.jar", &jar("Manifest-Version: 1.0\r\n"));
+    let config =
+        json!({"config": {"Entrypoint": ["/app/run.sh"], "Env": ["JAVA_HOME=/opt/java/openjdk"]}});
+    let (keep, warnings) = trace(l, config, TraceOptions::new());
+    assert_kept(
+        &keep,
+        &[
+            &format!("{home}/bin/java"),
+            &format!("{home}/lib/modules"),
+            "app/app.jar",
+        ],
+    );
+    assert_dropped(&keep, &[&format!("{home}/jmods")]);
+    // The variable itself is reported, since only Env told where java is.
+    assert!(
+        warnings.iter().any(|w| w.contains("$JAVA_HOME/bin/java")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn perl_uses_and_ruby_paths() {
     let src = "use strict;\nuse JSON::PP;\nuse parent -norequire, 'Local::Base';\nuse base qw(Some::Class);\nrequire Digest::SHA; # sha\nmy $x = 'use Not::Code';\n__END__\nuse After::End;\n";
     let m: Vec<String> = perl_modules(src).into_iter().collect();
