@@ -13,14 +13,17 @@ use clap::{Args, Parser, Subcommand};
 ///   oci-archive:PATH[:TAG]                   a tar of an OCI image layout
 ///
 /// Without --keep, slimify traces what the image runs: the Entrypoint, Cmd and
-/// Healthcheck programs (through PATH and WorkingDir; `sh -c` strings keep the
-/// shell and the commands they name), their dynamic loader and every shared
-/// library as ld.so would find it in the image, NSS modules and libgcc_s for
-/// glibc, script interpreters, CA certificates, /etc/passwd and /etc/group,
-/// resolver files, /tmp, the WorkingDir, and time zone data when a program
-/// names it. The output is one gzip layer holding the kept paths, with the
-/// source's config (entrypoint, env, user, ports, labels, healthcheck, ...)
-/// unchanged.
+/// Healthcheck programs (through PATH and WorkingDir), their dynamic loader and
+/// every shared library as ld.so would find it in the image, NSS modules and
+/// libgcc_s for glibc; what interpreters load: the commands of shell scripts,
+/// Python's standard library and the packages the app's imports reach
+/// (virtualenvs included), a Node.js app's production dependencies, a Java
+/// runtime and the app's jars, Perl's and Ruby's library paths; paths the
+/// app's code names, VOLUME content, CA certificates, /etc/passwd and
+/// /etc/group, resolver files, locale data, /tmp, the WorkingDir, and time
+/// zone data when something uses it. The output is one gzip layer holding the
+/// kept paths, with the source's config (entrypoint, env, user, ports, labels,
+/// healthcheck, ...) unchanged.
 #[derive(Parser, Debug)]
 #[command(
     name = "slimify",
