@@ -78,7 +78,16 @@ fn index_gzip_layer_32mib_in_8k_files(bencher: Bencher) {
     let blob = layer(dir.path(), 8192, 4096);
     bencher
         .counter(BytesCount::new(8192usize * 4096))
-        .bench(|| index_layer(0, &blob, dir.path(), &ProgressBar::hidden()).unwrap());
+        .bench(|| {
+            index_layer(
+                0,
+                &blob,
+                dir.path(),
+                &ProgressBar::hidden(),
+                &slimify::limits::Budget::unlimited(),
+            )
+            .unwrap()
+        });
 }
 
 #[divan::bench(sample_count = 10)]
@@ -86,6 +95,15 @@ fn flatten_50k_entries(bencher: Bencher) {
     let dir = tempfile::tempdir().unwrap();
     let blob = layer(dir.path(), 50_000, 16);
     bencher
-        .with_inputs(|| vec![index_layer(0, &blob, dir.path(), &ProgressBar::hidden()).unwrap()])
+        .with_inputs(|| {
+            vec![index_layer(
+                0,
+                &blob,
+                dir.path(),
+                &ProgressBar::hidden(),
+                &slimify::limits::Budget::unlimited(),
+            )
+            .unwrap()]
+        })
         .bench_values(|layers| RootFs::from_layers(layers).unwrap());
 }

@@ -47,6 +47,9 @@ pub struct Cli {
     #[command(flatten)]
     pub select: SelectArgs,
 
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// Trace and report (see --report), but write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -80,10 +83,49 @@ pub enum Sub {
         path: String,
         #[command(flatten)]
         select: SelectArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
         /// Directory for temporary spools.
         #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
         tmp_dir: Option<PathBuf>,
     },
+}
+
+/// Resource limits against hostile images (SECURITY.md); 0 turns one off.
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Most uncompressed bytes all layers together may hold (K, M, G, T suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = slimify::limits::parse_size)]
+    pub max_image_size: u64,
+
+    /// Most tar entries one layer may have.
+    #[arg(long, value_name = "N", default_value_t = slimify::limits::Limits::default().layer_entries)]
+    pub max_entries: u64,
+
+    /// Longest path or link target an entry may have, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = slimify::limits::Limits::default().path_bytes)]
+    pub max_path_length: u64,
+
+    /// Most directory levels a path may have.
+    #[arg(long, value_name = "N", default_value_t = slimify::limits::Limits::default().path_depth)]
+    pub max_path_depth: u64,
+
+    /// Largest uncompressed:compressed ratio of a layer past 64 MiB (a
+    /// decompression bomb guard).
+    #[arg(long, value_name = "RATIO", default_value_t = slimify::limits::Limits::default().compression_ratio)]
+    pub max_compression_ratio: u64,
+}
+
+impl LimitArgs {
+    pub fn to_limits(&self) -> slimify::limits::Limits {
+        slimify::limits::Limits {
+            image_bytes: self.max_image_size,
+            layer_entries: self.max_entries,
+            path_bytes: self.max_path_length,
+            path_depth: self.max_path_depth,
+            compression_ratio: self.max_compression_ratio,
+        }
+    }
 }
 
 /// What to keep: tracing (default), or exactly `--keep`; then `--exclude`.

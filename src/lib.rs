@@ -15,6 +15,7 @@ pub mod error;
 pub mod interrupt;
 pub mod keep;
 pub mod layer;
+pub mod limits;
 pub mod packages;
 pub mod reference;
 pub mod report;
@@ -64,6 +65,8 @@ pub struct Options {
     pub report: Option<PathBuf>,
     /// Where temporary spools go (default: the system temporary directory).
     pub tmp_dir: Option<PathBuf>,
+    /// How much a (possibly hostile) source may make slimify read and hold.
+    pub limits: limits::Limits,
     pub ui: Ui,
 }
 
@@ -82,6 +85,7 @@ struct Prepared {
 fn prepare(
     source: &ImageRef,
     select: &Select,
+    limits: &limits::Limits,
     tmp_dir: Option<&PathBuf>,
     ui: Ui,
 ) -> Result<Prepared> {
@@ -97,11 +101,12 @@ fn prepare(
     let image = source::open(source, spool.path())?;
     opening.finish_and_clear();
     let reading = ui.bytes("reading layers", image.stored_size());
+    let budget = limits::Budget::new(*limits);
     let layers = image
         .layers
         .par_iter()
         .enumerate()
-        .map(|(i, l)| layer::index_layer(i, l, spool.path(), &reading))
+        .map(|(i, l)| layer::index_layer(i, l, spool.path(), &reading, &budget))
         .collect::<Result<Vec<_>>>()?;
     reading.finish_and_clear();
     let mut fs = RootFs::from_layers(layers)?;
@@ -155,7 +160,13 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         warnings,
         before,
         spool,
-    } = prepare(&opts.source, &opts.select, opts.tmp_dir.as_ref(), opts.ui)?;
+    } = prepare(
+        &opts.source,
+        &opts.select,
+        &opts.limits,
+        opts.tmp_dir.as_ref(),
+        opts.ui,
+    )?;
     let after = kept_sizes(&fs, &keep, 0);
     let mut summary = Summary {
         source: opts.source.to_string(),
@@ -207,10 +218,11 @@ pub fn slim(opts: &Options) -> Result<Summary> {
 pub fn explain(
     source: &ImageRef,
     select: &Select,
+    limits: &limits::Limits,
     tmp_dir: Option<&PathBuf>,
     path: &str,
 ) -> Result<(bool, String)> {
-    let p = prepare(source, select, tmp_dir, Ui::silent())?;
+    let p = prepare(source, select, limits, tmp_dir, Ui::silent())?;
     let rel = layer::normalize_path(path).map_err(Error::Usage)?;
     let excluded = KeepGlobs::new(&select.exclude)?.is_match(&format!("/{rel}"));
     if let Some(reason) = p.keep.reason(&rel) {

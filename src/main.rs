@@ -37,12 +37,18 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         image,
         path,
         select,
+        limits,
         tmp_dir,
     }) = &cli.command
     {
         let select = select.to_select().map_err(Error::Usage)?;
-        let (kept, text) =
-            slimify::explain(&ImageRef::parse(image)?, &select, tmp_dir.as_ref(), path)?;
+        let (kept, text) = slimify::explain(
+            &ImageRef::parse(image)?,
+            &select,
+            &limits.to_limits(),
+            tmp_dir.as_ref(),
+            path,
+        )?;
         println!("{text}");
         return Ok(if kept {
             ExitCode::SUCCESS
@@ -63,6 +69,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         compression_level: cli.compression_level,
         report: cli.report.clone(),
         tmp_dir: cli.tmp_dir.clone(),
+        limits: cli.limits.to_limits(),
         ui,
     };
     let summary = slim(&opts)?;

@@ -143,7 +143,14 @@ pub fn index_all(dir: &std::path::Path, tars: &[Vec<u8>], gzip: bool) -> Vec<Lay
         .enumerate()
         .map(|(i, t)| {
             let blob = layer_blob(dir, i, t, gzip);
-            index_layer(i, &blob, dir, &indicatif::ProgressBar::hidden()).unwrap()
+            index_layer(
+                i,
+                &blob,
+                dir,
+                &indicatif::ProgressBar::hidden(),
+                &crate::limits::Budget::unlimited(),
+            )
+            .unwrap()
         })
         .collect()
 }

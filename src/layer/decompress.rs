@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use indicatif::ProgressBar;
 
 use crate::digest::{Digest, HashingReader};
+use crate::limits::Budget;
 use crate::source::{BlobFile, Compression};
 
 /// Decide the compression of a blob without a media type by its magic bytes.
@@ -91,17 +92,25 @@ pub fn inflate_into(
     blob: &BlobFile,
     c: Compression,
     progress: &ProgressBar,
+    budget: &Budget,
 ) -> io::Result<Digest> {
     let counted = Counting::new(blob.reader(), progress.clone());
     let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
     let result = (|| {
         let mut decoder = decoder(c, &mut outer)?;
+        let mut out = 0u64;
         loop {
             let mut buf = vec![0u8; 1 << 20];
             let n = read_up_to(&mut decoder, &mut buf)?;
             if n == 0 {
                 break;
             }
+            // Limits are checked as the stream inflates, so a bomb stops
+            // after at most one chunk past the limit.
+            out += n as u64;
+            budget
+                .take(n as u64, out, blob.len())
+                .map_err(io::Error::other)?;
             buf.truncate(n);
             if tx.send(Ok(buf)).is_err() {
                 // The indexer stopped (and reports why); nothing more to do.

@@ -2,6 +2,8 @@
 
 use std::io::Read;
 
+use crate::limits::Limits;
+
 use super::drain;
 
 /// Metadata that must survive flattening unchanged.
@@ -86,14 +88,15 @@ pub fn normalize_path(raw: &str) -> Result<String, String> {
 }
 
 /// Read all entries of an uncompressed layer tar, then the rest of the stream.
-pub fn read_entries<R: Read>(reader: R) -> Result<Vec<Entry>, String> {
+pub fn read_entries<R: Read>(reader: R, limits: &Limits) -> Result<Vec<Entry>, String> {
     let mut archive = tar::Archive::new(reader);
     let mut out = Vec::new();
     {
         let entries = archive.entries().map_err(|e| format!("reading tar: {e}"))?;
-        for entry in entries {
+        for (n, entry) in entries.enumerate() {
+            limits.check_entries(n as u64 + 1)?;
             let mut entry = entry.map_err(|e| format!("reading tar: {e}"))?;
-            if let Some(e) = convert(&mut entry)? {
+            if let Some(e) = convert(&mut entry, limits)? {
                 out.push(e);
             }
         }
@@ -102,7 +105,10 @@ pub fn read_entries<R: Read>(reader: R) -> Result<Vec<Entry>, String> {
     Ok(out)
 }
 
-fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, String> {
+fn convert<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    limits: &Limits,
+) -> Result<Option<Entry>, String> {
     use tar::EntryType as T;
     let raw_path = String::from_utf8(entry.path_bytes().into_owned()).map_err(|e| {
         format!(
@@ -110,6 +116,9 @@ fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, Stri
             String::from_utf8_lossy(e.as_bytes())
         )
     })?;
+    limits
+        .check_path(&raw_path)
+        .map_err(|e| format!("entry {:?}...: {e}", truncated(&raw_path)))?;
     let path = normalize_path(&raw_path)?;
     let header = entry.header();
     let bad = |e: std::io::Error| format!("{raw_path:?}: {e}");
@@ -128,8 +137,12 @@ fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, Stri
         let bytes = entry
             .link_name_bytes()
             .ok_or_else(|| format!("{raw_path:?}: link without a target"))?;
-        String::from_utf8(bytes.into_owned())
-            .map_err(|_| format!("{raw_path:?}: link target is not UTF-8"))
+        let target = String::from_utf8(bytes.into_owned())
+            .map_err(|_| format!("{raw_path:?}: link target is not UTF-8"))?;
+        limits
+            .check_path(&target)
+            .map_err(|e| format!("{raw_path:?}: link target: {e}"))?;
+        Ok(target)
     };
     let kind = match header.entry_type() {
         T::Regular | T::Continuous => EntryKind::File {
@@ -191,6 +204,15 @@ fn convert<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Option<Entry>, Stri
         }));
     }
     Ok(Some(Entry { path, kind, meta }))
+}
+
+/// The start of a long path, for an error message.
+fn truncated(path: &str) -> &str {
+    let mut end = path.len().min(80);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
 }
 
 /// An all-NUL or all-blank numeric field is 0, as GNU tar and Go's

@@ -20,6 +20,7 @@ use indicatif::ProgressBar;
 
 use crate::digest::HashingReader;
 use crate::error::{Error, IoContext, Result};
+use crate::limits::{Budget, Exceeded};
 use crate::source::{BlobFile, Compression, LayerBlob};
 
 /// Everything a layer contributes, in tar order.
@@ -37,6 +38,7 @@ pub fn index_layer(
     layer: &LayerBlob,
     spool_dir: &Path,
     progress: &ProgressBar,
+    budget: &Budget,
 ) -> Result<LayerIndex> {
     let fail = |reason: String| Error::Layer {
         layer: number,
@@ -61,9 +63,11 @@ pub fn index_layer(
 
     if compression == Compression::None {
         // The blob is the tar: index it in place, no spool needed.
+        let size = layer.blob.len();
+        budget.take(size, size, size).map_err(|e| fail(e.0))?;
         let counted = decompress::Counting::new(layer.blob.reader(), progress.clone());
         let mut tar = HashingReader::new(io::BufReader::with_capacity(1 << 20, counted));
-        let entries = entry::read_entries(&mut tar).map_err(fail)?;
+        let entries = entry::read_entries(&mut tar, &budget.limits).map_err(fail)?;
         let (diff_id, tar_size) = tar.finish();
         layer
             .diff_id
@@ -80,15 +84,21 @@ pub fn index_layer(
     // base layer) keeps two cores busy.
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(4);
-        let inflater =
-            scope.spawn(|| decompress::inflate_into(tx, &layer.blob, compression, progress));
+        let inflater = scope
+            .spawn(|| decompress::inflate_into(tx, &layer.blob, compression, progress, budget));
         let mut tar = HashingReader::new(decompress::ChannelReader::new(rx));
         let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
         let mut tee = decompress::Tee::new(&mut tar, BufWriter::with_capacity(1 << 20, file));
-        let entries = entry::read_entries(&mut tee);
+        let entries = entry::read_entries(&mut tee, &budget.limits);
         let spool = tee.into_writer();
         let (diff_id, tar_size) = tar.finish(); // drops the receiver: the inflater cannot block
         let blob_digest_actual = inflater.join().expect("inflater thread panicked");
+        // A limit the inflater hit is the cause of whatever the tar reader saw.
+        if let Err(e) = &blob_digest_actual {
+            if let Some(x) = e.get_ref().and_then(|i| i.downcast_ref::<Exceeded>()) {
+                return Err(fail(x.0.clone()));
+            }
+        }
         let entries = entries.map_err(fail)?;
         let blob_actual = blob_digest_actual.map_err(|e| fail(e.to_string()))?;
         layer.diff_id.verify(

@@ -261,9 +261,15 @@ fn dotdot_entries_are_refused_with_the_layer_named() {
     h.set_cksum();
     raw[..512].copy_from_slice(h.as_bytes());
     let blob = layer_blob(dir.path(), 0, &raw, false);
-    let err = crate::layer::index_layer(0, &blob, dir.path(), &indicatif::ProgressBar::hidden())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = crate::layer::index_layer(
+        0,
+        &blob,
+        dir.path(),
+        &indicatif::ProgressBar::hidden(),
+        &crate::limits::Budget::unlimited(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("layer 0") && err.contains(".."), "{err}");
 }

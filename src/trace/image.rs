@@ -150,10 +150,12 @@ impl Tracer<'_> {
     fn command(&mut self, c: &Command) -> Result<()> {
         let name = &c.argv[0];
         let Some(prog) = resolve_program(self.fs, &self.run, name) else {
+            // Env values are never printed (they may hold secrets): say how
+            // many PATH directories were searched, not which.
             let msg = format!(
-                "{} program {name:?} is not an executable file in the image (PATH={})",
+                "{} program {name:?} is not an executable file in the image (searched the {} directories of its PATH)",
                 c.what,
-                self.run.path_dirs().join(":")
+                self.run.path_dirs().len()
             );
             if c.what == "entrypoint" {
                 return Err(Error::image(msg));

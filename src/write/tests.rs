@@ -83,7 +83,14 @@ fn write_and_reread(
         digest: Some(written.digest.clone()),
         diff_id: written.diff_id.clone(),
     };
-    let index = index_layer(0, &blob, dir, &ProgressBar::hidden()).unwrap();
+    let index = index_layer(
+        0,
+        &blob,
+        dir,
+        &ProgressBar::hidden(),
+        &crate::limits::Budget::unlimited(),
+    )
+    .unwrap();
     (RootFs::from_layers(vec![index]).unwrap(), written)
 }
 
