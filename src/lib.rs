@@ -92,8 +92,9 @@ fn prepare(
     let globs = KeepGlobs::new(&select.keep)?;
     let exclude = KeepGlobs::new(&select.exclude)?;
     let tmp_root = tmp_dir.cloned().unwrap_or_else(std::env::temp_dir);
+    sink::leftovers::remove_stale(&tmp_root, sink::leftovers::SPOOL);
     let spool = tempfile::Builder::new()
-        .prefix("slimify-")
+        .prefix(&sink::leftovers::prefix(sink::leftovers::SPOOL))
         .tempdir_in(&tmp_root)
         .at(&tmp_root)?;
 

@@ -9,7 +9,7 @@ use oci_spec::image::{
     Arch, Descriptor, ImageIndex, ImageIndexBuilder, MediaType, Os, PlatformBuilder,
 };
 
-use super::OutputImage;
+use super::{leftovers, OutputImage};
 use crate::error::{Error, IoContext, Result};
 use crate::source::BlobFile;
 use crate::write::ImageBlobs;
@@ -68,6 +68,12 @@ pub fn index_json(manifests: Vec<Descriptor>) -> Result<Vec<u8>> {
 /// new index.json in one rename, replacing any image with the same tag.
 pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<()> {
     let ours = manifest_descriptor(image.blobs, tag, None)?;
+    // Runs writing into the same layout (or creating it) take turns: the
+    // parent directory's lock covers the check, the merge and the rename, so
+    // no run's tag is lost and no run finds a half-made layout.
+    let parent = parent_of(dir);
+    let lock = fs::File::open(&parent).at(&parent)?;
+    lock.lock().at(&parent)?;
     if dir.join("index.json").is_file() {
         let old = ImageIndex::from_file(dir.join("index.json")).map_err(|e| {
             Error::image(format!(
@@ -98,9 +104,9 @@ pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<(
             dir.display()
         )));
     }
-    let parent = parent_of(dir);
+    leftovers::remove_stale(&parent, leftovers::BESIDE_TARGET);
     let tmp = tempfile::Builder::new()
-        .prefix(".slimify-tmp-")
+        .prefix(&leftovers::prefix(leftovers::BESIDE_TARGET))
         .tempdir_in(&parent)
         .at(&parent)?;
     fs::write(tmp.path().join("oci-layout"), OCI_LAYOUT).at(tmp.path())?;
@@ -184,8 +190,9 @@ pub fn write_atomically(
 /// A temporary file beside its final name, readable like any file we publish
 /// (temporary files are created 0600), removed unless it is persisted.
 pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    leftovers::remove_stale(dir, leftovers::BESIDE_TARGET);
     tempfile::Builder::new()
-        .prefix(".slimify-tmp-")
+        .prefix(&leftovers::prefix(leftovers::BESIDE_TARGET))
         .permissions(fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)
         .at(dir)

@@ -5,6 +5,7 @@
 mod archive;
 mod daemon;
 mod layout;
+pub mod leftovers;
 
 pub use layout::replace_file;
 
