@@ -5,7 +5,9 @@
 # fmt and clippy checks). On a fresh Debian 12 machine as root it installs the
 # Debian packages the tests use, starts the Docker engine when `docker info`
 # fails, builds the fixture images from Debian packages (cached by recipe, so
-# later runs reuse them), then runs every unit and integration test.
+# later runs reuse them), then runs every unit and integration test, then the
+# fuzz targets for FUZZ_SECONDS each (default 20; scripts/fuzz.sh; set
+# FUZZ_SECONDS=0 to skip them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,3 +25,7 @@ for f in fixtures/*/Dockerfile; do
 done
 
 cargo nextest run --no-fail-fast "$@"
+
+if [[ ${FUZZ_SECONDS:-20} != 0 ]]; then
+    bash scripts/fuzz.sh
+fi

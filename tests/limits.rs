@@ -14,12 +14,17 @@ const ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /// A zstd layer holding one file of `size` zero bytes (a few hundred KB stored).
 fn zstd_bomb(size: u64) -> Vec<u8> {
+    zstd_entry(tar::EntryType::Regular, "zeros", size)
+}
+
+/// A zstd layer with one entry of `kind` whose data is `size` zero bytes.
+fn zstd_entry(kind: tar::EntryType, name: &str, size: u64) -> Vec<u8> {
     let mut enc = zstd::Encoder::new(Vec::new(), 3).unwrap();
     let mut h = tar::Header::new_gnu();
-    h.set_path("zeros").unwrap();
+    h.set_path(name).unwrap();
     h.set_size(size);
     h.set_mode(0o644);
-    h.set_entry_type(tar::EntryType::Regular);
+    h.set_entry_type(kind);
     h.set_cksum();
     enc.write_all(h.as_bytes()).unwrap();
     let chunk = vec![0u8; 1 << 20];
@@ -82,6 +87,38 @@ fn a_decompression_bomb_stops_at_the_ratio_guard_within_a_memory_limit() {
     let (code, err) = slimify_limited(&more, 2 << 30);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("--max-image-size"), "{err}");
+}
+
+#[test]
+fn a_gnu_long_name_of_gigabytes_is_refused_before_it_is_read() {
+    // The tar crate reads a long name whole into memory; slimify's header
+    // guard refuses it by its declared size, so even with the other guards
+    // off it never has to fit in the 2 GiB the run may use.
+    let d = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&d.path().join("src"), &sample_tar(), ZSTD);
+    l.replace_layer(&zstd_entry(
+        tar::EntryType::GNULongName,
+        "././@LongLink",
+        3 << 30,
+    ));
+    let target = format!("oci:{}:x", d.path().join("out").display());
+    let source = l.reference();
+    let args = [
+        source.as_str(),
+        "-o",
+        &target,
+        "--keep",
+        "/**",
+        "--max-compression-ratio",
+        "0",
+    ];
+    let (code, err) = slimify_limited(&args, 2 << 30);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("GNU long name") && err.contains("--max-path-length"),
+        "{err}"
+    );
+    assert!(!d.path().join("out").exists());
 }
 
 /// A tar with an empty file at each path.

@@ -5,6 +5,7 @@ use std::io::Read;
 use crate::limits::Limits;
 
 use super::drain;
+use super::guard::HeaderGuard;
 
 /// Metadata that must survive flattening unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +90,7 @@ pub fn normalize_path(raw: &str) -> Result<String, String> {
 
 /// Read all entries of an uncompressed layer tar, then the rest of the stream.
 pub fn read_entries<R: Read>(reader: R, limits: &Limits) -> Result<Vec<Entry>, String> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(HeaderGuard::new(reader, limits));
     let mut out = Vec::new();
     {
         let entries = archive.entries().map_err(|e| format!("reading tar: {e}"))?;
@@ -101,7 +102,8 @@ pub fn read_entries<R: Read>(reader: R, limits: &Limits) -> Result<Vec<Entry>, S
             }
         }
     }
-    drain(&mut archive.into_inner()).map_err(|e| format!("reading past the tar end: {e}"))?;
+    drain(&mut archive.into_inner().into_inner())
+        .map_err(|e| format!("reading past the tar end: {e}"))?;
     Ok(out)
 }
 

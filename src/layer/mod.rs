@@ -8,6 +8,7 @@
 
 mod decompress;
 mod entry;
+mod guard;
 
 pub use entry::{normalize_path, Entry, EntryKind, Meta};
 
