@@ -217,3 +217,117 @@ fn an_arm64_program_gets_arm64_libraries_and_never_x86_decoys() {
             && trace.needed.contains_key("usr/lib/ld-linux-aarch64.so.1")
     );
 }
+
+/// Two libraries that need each other (built so with the cross compiler):
+/// the trace ends, as ld.so does, because each soname is loaded once.
+#[test]
+fn cyclic_dt_needed_ends_with_both_libraries() {
+    let cross = "/usr/aarch64-linux-gnu/lib";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cc = |args: &[&str]| {
+        let out = std::process::Command::new("aarch64-linux-gnu-gcc")
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("aarch64-linux-gnu-gcc must be installed: scripts/setup.sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        d.join("a.c"),
+        "int b(void);\nint a(void){return 1;}\nint c(void){return b();}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("b.c"), "int a(void);\nint b(void){return a();}\n").unwrap();
+    std::fs::write(
+        d.join("app.c"),
+        "int a(void);\nint main(void){return a();}\n",
+    )
+    .unwrap();
+    let so = |name: &str| format!("-Wl,-soname,{name}");
+    // liba without libb first, then libb on it, then liba again on libb: a cycle.
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "liba.so",
+        "a.c",
+        "-Wl,--unresolved-symbols=ignore-all",
+        &so("liba.so"),
+    ]);
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "libb.so",
+        "b.c",
+        "-L.",
+        "-la",
+        &so("libb.so"),
+    ]);
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "liba.so",
+        "a.c",
+        "-L.",
+        "-lb",
+        &so("liba.so"),
+    ]);
+    cc(&[
+        "-o",
+        "app",
+        "app.c",
+        "-L.",
+        "-la",
+        "-Wl,--allow-shlib-undefined",
+    ]);
+
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    let lib = "usr/lib/aarch64-linux-gnu";
+    let layer = LayerBuilder::new()
+        .file_with("usr/bin/app", &read(&d.join("app")), 0o755, 0, 0)
+        .file_with(
+            "lib/ld-linux-aarch64.so.1",
+            &read(std::path::Path::new(&format!(
+                "{cross}/ld-linux-aarch64.so.1"
+            ))),
+            0o755,
+            0,
+            0,
+        )
+        .file(
+            &format!("{lib}/libc.so.6"),
+            &read(std::path::Path::new(&format!("{cross}/libc.so.6"))),
+        )
+        .file(&format!("{lib}/liba.so"), &read(&d.join("liba.so")))
+        .file(&format!("{lib}/libb.so"), &read(&d.join("libb.so")))
+        .bytes();
+    let fs = RootFs::from_layers(index_all(d, &[layer], false)).unwrap();
+    let trace = Loader::new(&fs, &[])
+        .trace("/usr/bin/app")
+        .unwrap()
+        .expect("ELF");
+    assert!(trace.missing.is_empty(), "{:?}", trace.missing);
+    for l in ["liba.so", "libb.so", "libc.so.6"] {
+        assert!(
+            trace.needed.contains_key(&format!("{lib}/{l}")),
+            "{l} missing: {:?}",
+            trace.needed
+        );
+    }
+    let libb = std::fs::read(d.join("libb.so")).unwrap();
+    let needed = crate::trace::elf::ElfInfo::parse(&libb)
+        .unwrap()
+        .unwrap()
+        .needed;
+    assert!(
+        needed.contains(&"liba.so".to_string()),
+        "not a cycle: {needed:?}"
+    );
+}
