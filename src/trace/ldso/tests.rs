@@ -49,18 +49,26 @@ fn add_host_path(entries: &mut BTreeMap<String, HostEntry>, path: &Path, depth: 
     }
 }
 
-/// What lddtree prints for `bin`, each path canonicalised on the host.
-fn lddtree(bin: &str) -> BTreeSet<String> {
-    let out = std::process::Command::new("/usr/bin/python3")
-        .args(["/usr/bin/lddtree", "-l", bin])
+/// Run a tool the tests need (installed by scripts/setup.sh); its stdout.
+fn run_ok(cmd: &mut std::process::Command, what: &str) -> Vec<u8> {
+    let out = cmd
         .output()
-        .expect("lddtree (pax-utils, with Debian's python3) must be installed: scripts/setup.sh");
+        .unwrap_or_else(|e| panic!("{what} must be installed (scripts/setup.sh): {e}"));
     assert!(
         out.status.success(),
-        "lddtree: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    out.stdout
+}
+
+/// What lddtree prints for `bin`, each path canonicalised on the host.
+fn lddtree(bin: &str) -> BTreeSet<String> {
+    let out = run_ok(
+        std::process::Command::new("/usr/bin/python3").args(["/usr/bin/lddtree", "-l", bin]),
+        "lddtree (pax-utils, with Debian's python3)",
+    );
+    String::from_utf8_lossy(&out)
         .lines()
         .map(|l| {
             std::fs::canonicalize(l)
@@ -147,19 +155,13 @@ fn an_arm64_program_gets_arm64_libraries_and_never_x86_decoys() {
     let src = dir.path().join("app.c");
     std::fs::write(&src, "#include <math.h>\n#include <stdio.h>\nint main(int argc, char **argv){(void)argv;printf(\"%f\\n\", cos((double)argc));return 0;}\n").unwrap();
     let bin = dir.path().join("app");
-    let out = std::process::Command::new("aarch64-linux-gnu-gcc")
-        .arg("-o")
-        .arg(&bin)
-        .arg(&src)
-        .arg("-lm")
-        .output()
-        .expect(
-            "aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu) must be installed: scripts/setup.sh",
-        );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new("aarch64-linux-gnu-gcc")
+            .arg("-o")
+            .arg(&bin)
+            .arg(&src)
+            .arg("-lm"),
+        "aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu)",
     );
 
     let read = |p: &str| std::fs::read(p).unwrap();
@@ -226,16 +228,12 @@ fn cyclic_dt_needed_ends_with_both_libraries() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cc = |args: &[&str]| {
-        let out = std::process::Command::new("aarch64-linux-gnu-gcc")
-            .current_dir(d)
-            .args(args)
-            .output()
-            .expect("aarch64-linux-gnu-gcc must be installed: scripts/setup.sh");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(
+            std::process::Command::new("aarch64-linux-gnu-gcc")
+                .current_dir(d)
+                .args(args),
+            "aarch64-linux-gnu-gcc",
+        )
     };
     std::fs::write(
         d.join("a.c"),
