@@ -67,6 +67,8 @@ pub(super) struct Tracer<'a> {
     /// Invocations and runtime trees already traced, so scripts that call each
     /// other and repeated interpreters are done once.
     pub(super) done: BTreeSet<String>,
+    /// How deep the current chain of invocations is.
+    pub(super) depth: usize,
 }
 
 /// Trace `fs` as configured by `config` into `keep`; returns warnings for the report.
@@ -101,6 +103,7 @@ pub fn trace_image(
         python_imports: BTreeSet::new(),
         preloaded: BTreeSet::new(),
         done: BTreeSet::new(),
+        depth: 0,
     };
     let mut cmds = commands(config, opts.entrypoint.as_deref(), opts.cmd.as_deref());
     for name in &opts.include_exe {
@@ -330,7 +333,22 @@ impl Tracer<'_> {
         why: &Reason,
         skip: &dyn Fn(&str) -> bool,
     ) {
-        let path = rel(path);
+        // Directories that kept symlinks lead to wait here rather than in a
+        // recursion, so a crafted chain of links cannot exhaust the stack.
+        let mut trees = vec![rel(path).to_string()];
+        while let Some(tree) = trees.pop() {
+            self.keep_one_tree(&tree, why, skip, &mut trees);
+        }
+    }
+
+    /// One tree of [`Self::keep_tree_where`]; directories its symlinks point to go on `more`.
+    fn keep_one_tree(
+        &mut self,
+        path: &str,
+        why: &Reason,
+        skip: &dyn Fn(&str) -> bool,
+        more: &mut Vec<String>,
+    ) {
         let Some(node) = self.fs.get(path) else {
             return;
         };
@@ -376,7 +394,9 @@ impl Tracer<'_> {
                         }
                     } else if !target.is_empty() && !self.keep.contains(&target) {
                         // (A link to `/` keeps no tree: that would be the whole image.)
-                        self.keep_tree_where(&target, why, skip);
+                        // Marked now, so a directory is queued once.
+                        self.keep.insert(&target, why.clone());
+                        more.push(target);
                     }
                 }
             }

@@ -36,6 +36,9 @@ pub(super) struct Invocation<'a> {
     pub what: &'a str,
 }
 
+/// How many programs may run each other (script → interpreter → script ...).
+const MAX_INVOCATION_DEPTH: usize = 32;
+
 /// The runtimes slimify knows, and the launchers that only run another program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Runtime {
@@ -99,6 +102,21 @@ impl Tracer<'_> {
         if !self.done.insert(key) {
             return;
         }
+        // Scripts that run scripts that run scripts...: real ones nest a few
+        // levels; a crafted chain must not exhaust the stack.
+        if self.depth >= MAX_INVOCATION_DEPTH {
+            self.warnings.push(format!(
+                "{}: programs nested deeper than {MAX_INVOCATION_DEPTH} runs; not followed further",
+                inv.what
+            ));
+            return;
+        }
+        self.depth += 1;
+        self.dispatch(inv);
+        self.depth -= 1;
+    }
+
+    fn dispatch(&mut self, inv: &Invocation) {
         let real = match self.fs.lookup(rel(inv.program), true) {
             Ok(Some(real)) => real,
             _ => return,

@@ -192,7 +192,7 @@ impl Tracer<'_> {
         for c in code {
             requires.extend(required_packages(&c).into_iter().map(|n| (n, wd.clone())));
         }
-        let entry = script.and_then(|s| self.node_entry(&self.absolute(&s)));
+        let entry = script.and_then(|s| self.node_entry(&self.absolute(&s), 0));
         let app_root = match &entry {
             Some(e) => {
                 self.keep.insert(e, Reason::runtime("script run by", real));
@@ -214,8 +214,11 @@ impl Tracer<'_> {
         let why_app = Reason::runtime("Node.js application run by", real);
         let node_modules = format!("{app_root}/node_modules");
         let skip = |p: &str| p == node_modules;
+        // The app's own code: its sources, or the entry script alone when
+        // it lives in a system directory; the entry whatever its extension.
+        let mut code: Vec<String> = Vec::new();
         if self.keep_app_dir(&app_root, &why_app, &skip) {
-            let code: Vec<String> = self
+            code = self
                 .fs
                 .descendants(&app_root)
                 .map(|(p, _)| p.clone())
@@ -226,24 +229,23 @@ impl Tracer<'_> {
                         .any(|x| p.ends_with(x))
                 })
                 .collect();
-            for p in code {
-                if let Some(text) = self.read_text(&format!("/{p}")) {
-                    let from = parent(&p).to_string();
-                    requires.extend(
-                        required_packages(&text)
-                            .into_iter()
-                            .map(|n| (n, from.clone())),
-                    );
-                    self.keep_named_paths(absolute_literals(&text), &p);
-                }
-            }
-        } else if let Some(e) = &entry {
-            if let Some(text) = self.read_text(&format!("/{e}")) {
+        }
+        code.extend(
+            entry
+                .iter()
+                .filter(|e| !code.contains(e))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        for p in code {
+            if let Some(text) = self.read_text(&format!("/{p}")) {
+                let from = parent(&p).to_string();
                 requires.extend(
                     required_packages(&text)
                         .into_iter()
-                        .map(|n| (n, parent(e).to_string())),
+                        .map(|n| (n, from.clone())),
                 );
+                self.keep_named_paths(absolute_literals(&text), &p);
             }
         }
         let manifest = join(&app_root, "package.json");
@@ -298,7 +300,13 @@ impl Tracer<'_> {
     }
 
     /// The file `node PATH` runs: PATH, PATH.js, or a directory's package.json `main` / index.js.
-    fn node_entry(&mut self, abs: &str) -> Option<String> {
+    fn node_entry(&mut self, abs: &str, depth: usize) -> Option<String> {
+        if depth > 8 {
+            self.warnings.push(format!(
+                "Node.js entry {abs}: package.json \"main\" fields loop"
+            ));
+            return None;
+        }
         for candidate in [
             abs.to_string(),
             format!("{abs}.js"),
@@ -314,7 +322,7 @@ impl Tracer<'_> {
                         .read_json(&join(&r, "package.json"))
                         .and_then(|p| p["main"].as_str().map(str::to_string))
                         .unwrap_or_else(|| "index.js".into());
-                    return self.node_entry(&format!("/{}", join(&r, &main)));
+                    return self.node_entry(&format!("/{}", join(&r, &main)), depth + 1);
                 }
             }
         }

@@ -470,6 +470,46 @@ fn java_home_in_env_keeps_the_runtime_a_script_starts_through_a_variable() {
 }
 
 #[test]
+fn crafted_chains_end_with_a_warning_not_a_stack_overflow() {
+    // 200 scripts, each running the next; a package.json whose main is itself;
+    // 5000 directories each linking to the next, named by the app.
+    let make = || {
+        let mut l =
+            exe(LayerBuilder::new(), "bin/sh", b"sh").file("app/package.json", br#"{"main": "."}"#);
+        for i in 0..200 {
+            let body = format!("#!/bin/sh\nexec /s/{} \"$@\"\n", i + 1);
+            l = l.file_with(&format!("s/{i}"), body.as_bytes(), 0o755, 0, 0);
+        }
+        for i in 0..5000 {
+            l = l.symlink(&format!("chain/{i}/next"), &format!("/chain/{}", i + 1));
+        }
+        exe(l, "usr/bin/node", b"node").file_with(
+            "s/node-app",
+            b"#!/usr/bin/node\n'/chain/0'\n",
+            0o755,
+            0,
+            0,
+        )
+    };
+    let config = json!({"config": {"Entrypoint": ["/s/0"], "Cmd": []}});
+    let (keep, warnings) = trace(make(), config, TraceOptions::new());
+    assert!(keep.contains("s/30"));
+    assert!(
+        warnings.iter().any(|w| w.contains("nested deeper than 32")),
+        "{warnings:?}"
+    );
+    let config = json!({"config": {"Cmd": ["node", "/app"], "WorkingDir": "/app"}});
+    let (_, warnings) = trace(make(), config, TraceOptions::new());
+    assert!(
+        warnings.iter().any(|w| w.contains("\"main\" fields loop")),
+        "{warnings:?}"
+    );
+    let config = json!({"config": {"Cmd": ["/s/node-app"]}});
+    let (keep, _) = trace(make(), config, TraceOptions::new());
+    assert!(keep.contains("chain/4999/next"));
+}
+
+#[test]
 fn perl_uses_and_ruby_paths() {
     let src = "use strict;\nuse JSON::PP;\nuse parent -norequire, 'Local::Base';\nuse base qw(Some::Class);\nrequire Digest::SHA; # sha\nmy $x = 'use Not::Code';\n__END__\nuse After::End;\n";
     let m: Vec<String> = perl_modules(src).into_iter().collect();
