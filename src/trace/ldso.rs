@@ -15,7 +15,8 @@
 //! CPU the fat one works on. Only libraries of the requester's ELF class and
 //! machine are accepted, as ld.so does. Symlinks resolve inside the image.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Read;
 
 use super::elf::ElfInfo;
@@ -74,6 +75,9 @@ pub struct Loader<'a> {
     fs: &'a RootFs,
     cache: Option<LdCache>,
     ld_library_path: Vec<String>,
+    /// ELF facts by real path: every program traced needs libc and friends
+    /// again, and a runtime's modules are hundreds of programs.
+    parsed: RefCell<HashMap<String, Result<Option<ElfInfo>, String>>>,
 }
 
 /// Read a regular file of the image (following symlinks inside the image).
@@ -140,7 +144,21 @@ impl<'a> Loader<'a> {
             fs,
             cache,
             ld_library_path,
+            parsed: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The real path of `rel` and its ELF facts (`None` for a file that is
+    /// not ELF), read and parsed once per file; `None` when it does not exist.
+    fn elf_at(&self, rel: &str) -> Option<(String, Result<Option<ElfInfo>, String>)> {
+        let real = self.fs.lookup(rel, true).ok()??;
+        if let Some(known) = self.parsed.borrow().get(&real) {
+            return Some((real, known.clone()));
+        }
+        let (_, bytes) = read_file(self.fs, &real)?;
+        let info = ElfInfo::parse(&bytes);
+        self.parsed.borrow_mut().insert(real.clone(), info.clone());
+        Some((real, info))
     }
 
     /// Expand `$ORIGIN`, `$LIB`, `$PLATFORM` (also `${...}`) in a search
@@ -213,8 +231,8 @@ impl<'a> Loader<'a> {
     fn candidate(&self, path: &str, wanted: &ElfInfo) -> Option<(String, Vec<String>, ElfInfo)> {
         let rel = path.trim_start_matches('/');
         let links = self.links_to(rel);
-        let (real, bytes) = read_file(self.fs, rel)?;
-        let info = ElfInfo::parse(&bytes).ok()??;
+        let (real, info) = self.elf_at(rel)?;
+        let info = info.ok()??;
         wanted.compatible(&info).then_some((real, links, info))
     }
 
@@ -353,10 +371,10 @@ impl<'a> Loader<'a> {
     /// the loader would map for it. `Ok(None)` when `root` is not ELF.
     pub fn trace(&self, root: &str) -> Result<Option<Trace>, String> {
         let rel = root.trim_start_matches('/');
-        let Some((real, bytes)) = read_file(self.fs, rel) else {
+        let Some((real, info)) = self.elf_at(rel) else {
             return Err(format!("/{rel} does not exist in the image"));
         };
-        let Some(info) = ElfInfo::parse(&bytes).map_err(|e| format!("/{real}: {e}"))? else {
+        let Some(info) = info.map_err(|e| format!("/{real}: {e}"))? else {
             return Ok(None);
         };
         let mut trace = Trace::default();

@@ -224,7 +224,18 @@ impl Tracer<'_> {
             }
             false
         };
-        self.keep_tree_where(&stdlib, &why_stdlib, &skip_stdlib);
+        // Once per interpreter and set of optional parts in use: another
+        // command of the same image rarely changes what to keep.
+        let optional: Vec<&String> = used
+            .iter()
+            .filter(|u| UNUSED_STDLIB.contains(&u.as_str()) || *u == "pydoc")
+            .collect();
+        if self
+            .done
+            .insert(format!("python stdlib {stdlib} {optional:?}"))
+        {
+            self.keep_tree_where(&stdlib, &why_stdlib, &skip_stdlib);
+        }
         if self.python_imports.contains("zoneinfo") {
             self.wants_zoneinfo = true;
         }
