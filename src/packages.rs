@@ -36,6 +36,11 @@ fn stanzas(text: &str) -> impl Iterator<Item = Vec<(&str, &str)>> {
     })
 }
 
+/// The value of `key` in a stanza.
+fn field<'a>(stanza: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
+    stanza.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
 impl Packages {
     /// Read whichever database the image has; empty when it has none.
     pub fn read(fs: &RootFs) -> Packages {
@@ -71,14 +76,15 @@ impl Packages {
         };
         let status = String::from_utf8_lossy(&status);
         for stanza in stanzas(&status) {
-            let field = |k: &str| stanza.iter().find(|(f, _)| *f == k).map(|(_, v)| *v);
-            let (Some(name), Some(version)) = (field("Package"), field("Version")) else {
+            let (Some(name), Some(version)) =
+                (field(&stanza, "Package"), field(&stanza, "Version"))
+            else {
                 continue;
             };
-            if !field("Status").is_some_and(|s| s.ends_with(" installed")) {
+            if !field(&stanza, "Status").is_some_and(|s| s.ends_with(" installed")) {
                 continue;
             }
-            let arch = field("Architecture").unwrap_or("");
+            let arch = field(&stanza, "Architecture").unwrap_or("");
             let list = [format!("{name}:{arch}.list"), format!("{name}.list")]
                 .into_iter()
                 .find_map(|f| read_file(fs, &format!("var/lib/dpkg/info/{f}")));
@@ -100,8 +106,7 @@ impl Packages {
         };
         let db = String::from_utf8_lossy(&db);
         for stanza in stanzas(&db) {
-            let field = |k: &str| stanza.iter().find(|(f, _)| *f == k).map(|(_, v)| *v);
-            let (Some(name), Some(version)) = (field("P"), field("V")) else {
+            let (Some(name), Some(version)) = (field(&stanza, "P"), field(&stanza, "V")) else {
                 continue;
             };
             let i = self.list.len();

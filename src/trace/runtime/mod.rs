@@ -342,6 +342,18 @@ pub(super) fn absolute_literals(source: &str) -> impl Iterator<Item = &str> {
         .filter(|s| s.starts_with('/') && s.len() < 256 && !s.contains('\n'))
 }
 
+/// The value of a one-letter option written `-Ivalue` or `-I value`.
+pub(super) fn attached_or_next<'a>(
+    attached: &str,
+    rest: &mut impl Iterator<Item = &'a String>,
+) -> String {
+    if attached.is_empty() {
+        rest.next().cloned().unwrap_or_default()
+    } else {
+        attached.to_string()
+    }
+}
+
 /// The parent directory of an image-relative path (`""` for top-level names).
 pub(super) fn parent(rel_path: &str) -> &str {
     rel_path.rsplit_once('/').map_or("", |(p, _)| p)

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{absolute_literals, parent, Invocation, Tracer};
+use super::{absolute_literals, attached_or_next, parent, Invocation, Tracer};
 use crate::keep::Reason;
 use crate::trace::image::rel;
 
@@ -86,11 +86,7 @@ impl Tracer<'_> {
         let mut args = inv.argv.iter().skip(1);
         while let Some(a) = args.next() {
             if let Some(dir) = a.strip_prefix("-I") {
-                let dir = if dir.is_empty() {
-                    args.next().cloned().unwrap_or_default()
-                } else {
-                    dir.to_string()
-                };
+                let dir = attached_or_next(dir, &mut args);
                 inc.push(self.absolute(&dir));
             } else if a == "-e" || a == "-E" {
                 code.extend(args.next().cloned());

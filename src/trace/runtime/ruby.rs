@@ -5,7 +5,7 @@
 //! its Gemfile. Kept whole, minus gem documentation and the cached `.gem`
 //! archives; extensions are traced as ELF.
 
-use super::{absolute_literals, parent, Invocation, Tracer};
+use super::{absolute_literals, attached_or_next, parent, Invocation, Tracer};
 use crate::keep::Reason;
 
 impl Tracer<'_> {
@@ -15,11 +15,7 @@ impl Tracer<'_> {
         let mut args = inv.argv.iter().skip(1);
         while let Some(a) = args.next() {
             if let Some(dir) = a.strip_prefix("-I") {
-                let dir = if dir.is_empty() {
-                    args.next().cloned().unwrap_or_default()
-                } else {
-                    dir.to_string()
-                };
+                let dir = attached_or_next(dir, &mut args);
                 dirs.push(self.absolute(&dir));
             } else if a == "-e" || a == "-r" || a == "-C" {
                 args.next();

@@ -1,5 +1,7 @@
 //! The interpreter's command line, as CPython reads it, and its version from its name.
 
+use super::super::attached_or_next;
+
 /// The command line, as CPython reads it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(in crate::trace::runtime) struct PythonArgs {
@@ -38,12 +40,7 @@ impl PythonArgs {
             for (i, f) in a.char_indices().skip(1) {
                 match f {
                     'c' | 'm' | 'W' | 'X' => {
-                        let inline = &a[i + 1..];
-                        let value = if inline.is_empty() {
-                            args.next().cloned().unwrap_or_default()
-                        } else {
-                            inline.to_string()
-                        };
+                        let value = attached_or_next(&a[i + 1..], &mut args);
                         match f {
                             'c' => out.code = Some(value),
                             'm' => out.module = Some(value),
