@@ -55,7 +55,7 @@ fn layer(dir: &Path, files: usize, size: usize) -> LayerBlob {
     let path = dir.join("layer.tar.gz");
     std::fs::write(&path, &stored).unwrap();
     LayerBlob {
-        blob: BlobFile::whole(&path).unwrap(),
+        blob: slimify::source::Blob::Local(BlobFile::whole(&path).unwrap()),
         compression: Compression::Gzip,
         digest: Some(Digest::of(&stored)),
         diff_id: Digest::of(&tar),

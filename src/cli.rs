@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 ///   docker-archive:PATH[:NAME:TAG]           a `docker save` tarball
 ///   oci:DIR[:TAG]                            an OCI image layout directory
 ///   oci-archive:PATH[:TAG]                   a tar of an OCI image layout
+///   docker://HOST[:PORT]/REPO[:TAG|@DIGEST]   a registry (OCI distribution API)
 ///
 /// Without --keep, slimify traces what the image runs: the Entrypoint, Cmd and
 /// Healthcheck programs (through PATH and WorkingDir), their dynamic loader and
@@ -50,6 +51,9 @@ pub struct Cli {
     #[command(flatten)]
     pub limits: LimitArgs,
 
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
     /// Trace and report (see --report), but write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -85,6 +89,8 @@ pub enum Sub {
         select: SelectArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        registry: RegistryArgs,
         /// Directory for temporary spools.
         #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
         tmp_dir: Option<PathBuf>,
@@ -125,6 +131,44 @@ impl LimitArgs {
             path_depth: self.max_path_depth,
             compression_ratio: self.max_compression_ratio,
         }
+    }
+}
+
+/// How to reach registries (`docker://` sources and targets).
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// Log in to every registry as USER:PASSWORD instead of using the Docker
+    /// config file ($DOCKER_CONFIG or ~/.docker/config.json, credential helpers included).
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "SLIMIFY_CREDS",
+        hide_env_values = true
+    )]
+    pub creds: Option<String>,
+
+    /// Speak plain HTTP to this registry (repeatable). TLS is verified for every other.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+
+    /// Also trust the CA certificates (*.crt) in DIR (repeatable). Certificates
+    /// in /etc/docker/certs.d/HOST[:PORT]/ and /etc/containers/certs.d/HOST[:PORT]/
+    /// are always trusted for their registry, as by docker and skopeo.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Vec<PathBuf>,
+}
+
+impl RegistryArgs {
+    pub fn to_settings(&self) -> slimify::error::Result<slimify::registry::Settings> {
+        Ok(slimify::registry::Settings {
+            creds: self
+                .creds
+                .as_deref()
+                .map(slimify::registry::Settings::parse_creds)
+                .transpose()?,
+            insecure: self.insecure_registry.clone(),
+            cert_dirs: self.cert_dir.clone(),
+        })
     }
 }
 

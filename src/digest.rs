@@ -120,6 +120,11 @@ impl<W: Write> HashingWriter<W> {
         &mut self.inner
     }
 
+    /// Bytes written so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
     pub fn finish(self) -> (W, Digest, u64) {
         (self.inner, Digest::from_hasher(self.hasher), self.count)
     }

@@ -51,6 +51,10 @@ pub enum Error {
     #[error("docker: {0}")]
     Docker(String),
 
+    /// A registry refused or failed a request.
+    #[error("registry: {0}")]
+    Registry(String),
+
     /// A command-line option was given a value we cannot use.
     #[error("{0}")]
     Usage(String),

@@ -18,6 +18,7 @@ pub mod layer;
 pub mod limits;
 pub mod packages;
 pub mod reference;
+pub mod registry;
 pub mod report;
 pub mod rootfs;
 pub mod sink;
@@ -67,6 +68,8 @@ pub struct Options {
     pub tmp_dir: Option<PathBuf>,
     /// How much a (possibly hostile) source may make slimify read and hold.
     pub limits: limits::Limits,
+    /// Credentials and TLS settings for `docker://` sources and targets.
+    pub registry: registry::Settings,
     pub ui: Ui,
 }
 
@@ -86,6 +89,7 @@ fn prepare(
     source: &ImageRef,
     select: &Select,
     limits: &limits::Limits,
+    registry: &registry::Settings,
     tmp_dir: Option<&PathBuf>,
     ui: Ui,
 ) -> Result<Prepared> {
@@ -99,7 +103,7 @@ fn prepare(
         .at(&tmp_root)?;
 
     let opening = ui.spinner(format!("opening {source}"));
-    let image = source::open(source, spool.path())?;
+    let image = source::open(source, spool.path(), registry)?;
     opening.finish_and_clear();
     let reading = ui.bytes("reading layers", image.stored_size());
     let budget = limits::Budget::new(*limits);
@@ -165,6 +169,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         &opts.source,
         &opts.select,
         &opts.limits,
+        &opts.registry,
         opts.tmp_dir.as_ref(),
         opts.ui,
     )?;
@@ -179,6 +184,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         manifest_digest: String::new(),
         dry_run: opts.dry_run,
         warnings,
+        note: None,
     };
     if opts.dry_run {
         summary.seconds = report::seconds(started.elapsed());
@@ -193,7 +199,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
     writing.finish_and_clear();
     let blobs = write::slim_config(&image.config, &layer, image.layers.len())?;
     let storing = opts.ui.spinner(format!("writing {}", opts.target));
-    sink::write(
+    summary.note = sink::write(
         &opts.target,
         &sink::OutputImage {
             blobs: &blobs,
@@ -201,6 +207,7 @@ pub fn slim(opts: &Options) -> Result<Summary> {
             layer_digest: &layer.digest,
         },
         spool.path(),
+        &opts.registry,
     )?;
     storing.finish_and_clear();
 
@@ -220,10 +227,11 @@ pub fn explain(
     source: &ImageRef,
     select: &Select,
     limits: &limits::Limits,
+    registry: &registry::Settings,
     tmp_dir: Option<&PathBuf>,
     path: &str,
 ) -> Result<(bool, String)> {
-    let p = prepare(source, select, limits, tmp_dir, Ui::silent())?;
+    let p = prepare(source, select, limits, registry, tmp_dir, Ui::silent())?;
     let rel = layer::normalize_path(path).map_err(Error::Usage)?;
     let excluded = KeepGlobs::new(&select.exclude)?.is_match(&format!("/{rel}"));
     if let Some(reason) = p.keep.reason(&rel) {

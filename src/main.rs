@@ -38,6 +38,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         path,
         select,
         limits,
+        registry,
         tmp_dir,
     }) = &cli.command
     {
@@ -46,6 +47,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
             &ImageRef::parse(image)?,
             &select,
             &limits.to_limits(),
+            &registry.to_settings()?,
             tmp_dir.as_ref(),
             path,
         )?;
@@ -70,6 +72,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         report: cli.report.clone(),
         tmp_dir: cli.tmp_dir.clone(),
         limits: cli.limits.to_limits(),
+        registry: cli.registry.to_settings()?,
         ui,
     };
     let summary = slim(&opts)?;

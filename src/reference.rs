@@ -21,31 +21,30 @@ pub enum ImageRef {
     Oci { dir: PathBuf, tag: Option<String> },
     /// A tar of an OCI image layout.
     OciArchive { path: PathBuf, tag: Option<String> },
+    /// A registry, over the OCI distribution API (`docker://HOST[:PORT]/REPO:TAG`
+    /// or `...@sha256:HEX`). Held as `HOST/REPO:TAG` with the tag defaulted to `latest`.
+    Registry { reference: String },
 }
 
 /// Transports skopeo knows that slimify does not (yet) read or write.
-const UNSUPPORTED: &[&str] = &[
-    "docker",
-    "containers-storage",
-    "dir",
-    "ostree",
-    "sif",
-    "tarball",
-];
+const UNSUPPORTED: &[&str] = &["containers-storage", "dir", "ostree", "sif", "tarball"];
 
 impl ImageRef {
     pub fn parse(s: &str) -> Result<Self> {
         if s.is_empty() {
             return Err(Error::Reference("empty image reference".into()));
         }
-        if let Some((scheme, _)) = s.split_once("://") {
-            return Err(if scheme == "docker" {
-                Error::Reference(format!(
-                    "{s}: the docker:// (registry) transport is not supported yet; \
-                     use docker-daemon:, docker-archive:, oci: or oci-archive:"
-                ))
-            } else {
-                unknown_transport(scheme, s)
+        if let Some((scheme, rest)) = s.split_once("://") {
+            if scheme != "docker" {
+                return Err(unknown_transport(scheme, s));
+            }
+            if !is_docker_reference(rest) {
+                return Err(Error::Reference(format!(
+                    "{s}: {rest:?} is not a valid registry reference (HOST[:PORT]/REPO[:TAG] or REPO@sha256:HEX)"
+                )));
+            }
+            return Ok(ImageRef::Registry {
+                reference: normalize_tag(rest)?,
             });
         }
         let Some((transport, rest)) = s.split_once(':') else {
@@ -78,9 +77,12 @@ impl ImageRef {
                 path: path_ok()?,
                 tag: name,
             }),
+            "docker" => Err(Error::Reference(format!(
+                "{s}: the registry transport is written docker://HOST[:PORT]/REPO[:TAG]"
+            ))),
             t if UNSUPPORTED.contains(&t) => Err(Error::Reference(format!(
                 "{s}: the {t}: transport is not supported; \
-                 use docker-daemon:, docker-archive:, oci: or oci-archive:"
+                 use docker://, docker-daemon:, docker-archive:, oci: or oci-archive:"
             ))),
             // `myapp:fat` and `registry.local:5000/app:v1` are engine references.
             _ if is_docker_reference(s) => Self::daemon(s, s),
@@ -103,7 +105,7 @@ impl ImageRef {
 fn unknown_transport(t: &str, whole: &str) -> Error {
     Error::Reference(format!(
         "{whole}: unknown transport {t:?}; \
-         known: docker-daemon:, docker-archive:, oci:, oci-archive: (or a bare NAME:TAG)"
+         known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive: (or a bare NAME:TAG)"
     ))
 }
 
@@ -189,6 +191,7 @@ impl fmt::Display for ImageRef {
             ImageRef::DockerArchive { path, name } => with(f, "docker-archive", path, name),
             ImageRef::Oci { dir, tag } => with(f, "oci", dir, tag),
             ImageRef::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
+            ImageRef::Registry { reference } => write!(f, "docker://{reference}"),
         }
     }
 }
@@ -244,7 +247,7 @@ mod tests {
         for bad in [
             "ftp://x/y",
             "bogus:some/path:x",
-            "docker://reg/app:1",
+            "docker:reg/app:1",
             "dir:/tmp/x",
             "",
         ] {
@@ -256,12 +259,35 @@ mod tests {
     }
 
     #[test]
+    fn registry_references() {
+        let r = |n: &str| ImageRef::Registry {
+            reference: n.into(),
+        };
+        assert_eq!(
+            p("docker://127.0.0.1:5000/app"),
+            r("127.0.0.1:5000/app:latest")
+        );
+        assert_eq!(p("docker://reg.local/a/b:v2"), r("reg.local/a/b:v2"));
+        for bad in [
+            "docker://",
+            "docker://Reg/App",
+            "docker://reg/app:",
+            "docker://a b",
+        ] {
+            let e = ImageRef::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("not a valid registry reference"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn display_round_trips() {
         for s in [
             "docker-daemon:app:1",
             "oci:/x:t",
             "oci-archive:/a.tar",
             "docker-archive:/a.tar:app:2",
+            "docker://127.0.0.1:5000/team/app:v1",
+            "docker://reg.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         ] {
             assert_eq!(p(&p(s).to_string()), p(s));
         }

@@ -35,6 +35,9 @@ pub struct Summary {
     pub dry_run: bool,
     /// What the tracer could not resolve (names, not values: Env is never printed).
     pub warnings: Vec<String>,
+    /// What writing the target did, when worth saying (a push's uploads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Summary {
@@ -54,7 +57,7 @@ impl Summary {
             self.before.paths,
             self.after.paths,
             self.seconds
-        )
+        ) + &self.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default()
     }
 }
 

@@ -126,7 +126,7 @@ pub fn layer_blob(dir: &std::path::Path, n: usize, tar: &[u8], gzip: bool) -> La
     let path = dir.join(format!("layer{n}"));
     std::fs::write(&path, &stored).unwrap();
     LayerBlob {
-        blob: BlobFile::whole(&path).unwrap(),
+        blob: crate::source::Blob::Local(BlobFile::whole(&path).unwrap()),
         compression: if gzip {
             Compression::Gzip
         } else {

@@ -51,7 +51,7 @@ pub fn flatten(layers: &[&[u8]]) -> Option<RootFs> {
         let path = dir.join(format!("layer{i}"));
         std::fs::write(&path, data).ok()?;
         let blob = LayerBlob {
-            blob: BlobFile::whole(&path).ok()?,
+            blob: slimify::source::Blob::Local(BlobFile::whole(&path).ok()?),
             compression: Compression::Sniff,
             digest: None,
             diff_id: Digest::of(data),

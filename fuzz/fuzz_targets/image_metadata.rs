@@ -42,6 +42,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 tag,
             },
             &spool,
+            &Default::default(),
         );
     }
 });

@@ -46,8 +46,9 @@ pub fn index_layer(
         digest: layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string(),
         reason,
     };
+    let blob = layer.blob.open(spool_dir)?;
     let compression = match layer.compression {
-        Compression::Sniff => decompress::sniff(&layer.blob).at(&layer.blob.name)?,
+        Compression::Sniff => decompress::sniff(&blob).at(&blob.name)?,
         c => c,
     };
     // An uncompressed blob's digest is its diff_id: hash it once, as the diff_id.
@@ -64,9 +65,9 @@ pub fn index_layer(
 
     if compression == Compression::None {
         // The blob is the tar: index it in place, no spool needed.
-        let size = layer.blob.len();
+        let size = blob.len();
         budget.take(size, size, size).map_err(|e| fail(e.0))?;
-        let counted = decompress::Counting::new(layer.blob.reader(), progress.clone());
+        let counted = decompress::Counting::new(blob.reader(), progress.clone());
         let mut tar = HashingReader::new(io::BufReader::with_capacity(1 << 20, counted));
         let entries = entry::read_entries(&mut tar, &budget.limits).map_err(fail)?;
         let (diff_id, tar_size) = tar.finish();
@@ -75,7 +76,7 @@ pub fn index_layer(
             .verify(&diff_id, &format!("layer {number} content (diff_id)"))?;
         return Ok(LayerIndex {
             entries,
-            content: layer.blob.clone(),
+            content: blob,
             tar_size,
         });
     }
@@ -85,8 +86,8 @@ pub fn index_layer(
     // base layer) keeps two cores busy.
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(4);
-        let inflater = scope
-            .spawn(|| decompress::inflate_into(tx, &layer.blob, compression, progress, budget));
+        let inflater =
+            scope.spawn(|| decompress::inflate_into(tx, &blob, compression, progress, budget));
         let mut tar = HashingReader::new(decompress::ChannelReader::new(rx));
         let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
         let mut tee = decompress::Tee::new(&mut tar, BufWriter::with_capacity(1 << 20, file));

@@ -6,6 +6,7 @@ mod archive;
 mod daemon;
 mod layout;
 pub mod leftovers;
+pub mod registry;
 
 pub use layout::replace_file;
 
@@ -24,9 +25,20 @@ pub struct OutputImage<'a> {
 }
 
 /// Write `image` to `target`; `spool_dir` holds temporary files (the archive
-/// handed to `docker load`).
-pub fn write(target: &ImageRef, image: &OutputImage, spool_dir: &Path) -> Result<()> {
+/// handed to `docker load`). Returns a note for the summary (what a push uploaded).
+pub fn write(
+    target: &ImageRef,
+    image: &OutputImage,
+    spool_dir: &Path,
+    settings: &crate::registry::Settings,
+) -> Result<Option<String>> {
+    if let ImageRef::Registry { reference } = target {
+        return Ok(Some(
+            registry::write(reference, image, settings)?.describe(),
+        ));
+    }
     match target {
+        ImageRef::Registry { .. } => unreachable!("handled above"),
         ImageRef::Daemon { name } => daemon::write(name, image, spool_dir),
         ImageRef::DockerArchive { path, name } => {
             archive::write_atomic(path, image, archive::Flavor::Docker(name.as_deref()))
@@ -35,5 +47,6 @@ pub fn write(target: &ImageRef, image: &OutputImage, spool_dir: &Path) -> Result
         ImageRef::OciArchive { path, tag } => {
             archive::write_atomic(path, image, archive::Flavor::Oci(tag.as_deref()))
         }
-    }
+    }?;
+    Ok(None)
 }

@@ -46,7 +46,7 @@ pub fn open(store: &BlobStore, name: Option<&str>, display: &str) -> Result<Sour
         .iter()
         .map(|member| {
             Ok((
-                store.open(member)?,
+                super::Blob::Local(store.open(member)?),
                 Compression::Sniff,
                 digest_from_member(member),
             ))

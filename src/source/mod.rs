@@ -5,10 +5,12 @@ mod blob;
 mod daemon;
 mod docker_archive;
 mod oci_layout;
+mod registry;
 
 pub use blob::{BlobFile, BlobStore, SliceReader, TarIndex};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -50,11 +52,55 @@ impl Compression {
     }
 }
 
+/// Where a layer's bytes are.
+pub enum Blob {
+    /// In a file or archive on this machine.
+    Local(BlobFile),
+    /// In a registry, fetched on first use: a layer whose diff_id the layer
+    /// cache already holds is never downloaded.
+    Remote {
+        repo: Arc<crate::registry::Repo>,
+        digest: Digest,
+        size: u64,
+    },
+}
+
+impl Blob {
+    /// Stored size, as the manifest declares it for remote blobs.
+    pub fn len(&self) -> u64 {
+        match self {
+            Blob::Local(b) => b.len(),
+            Blob::Remote { size, .. } => *size,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes as a readable range, downloading a remote blob (verified)
+    /// into an unnamed file in `spool_dir` first.
+    pub fn open(&self, spool_dir: &Path) -> Result<BlobFile> {
+        match self {
+            Blob::Local(b) => Ok(b.clone()),
+            Blob::Remote { repo, digest, size } => {
+                registry::download(repo, digest, *size, spool_dir)
+            }
+        }
+    }
+}
+
+/// A manifest's layer descriptor: its digest and how it is compressed.
+pub(crate) fn layer_descriptor(d: &oci_spec::image::Descriptor) -> Result<(Digest, Compression)> {
+    let digest = Digest::parse(d.digest().as_ref())?;
+    let compression = Compression::from_media_type(d.media_type().as_ref(), &digest)?;
+    Ok((digest, compression))
+}
+
 /// One layer to read: where its bytes are, how they are packed, and the
 /// digests its compressed and uncompressed streams must have.
-#[derive(Debug)]
 pub struct LayerBlob {
-    pub blob: BlobFile,
+    pub blob: Blob,
     pub compression: Compression,
     /// Digest of the blob as stored; `None` for legacy `docker save` layers,
     /// which are named by directory, not digest (the diff_id still covers them).
@@ -76,7 +122,7 @@ impl SourceImage {
     /// that the config's diff_ids and the layer list line up.
     pub(crate) fn new(
         config_json: Vec<u8>,
-        layers: Vec<(BlobFile, Compression, Option<Digest>)>,
+        layers: Vec<(Blob, Compression, Option<Digest>)>,
     ) -> Result<Self> {
         let config: serde_json::Value = serde_json::from_slice(&config_json)
             .map_err(|e| Error::image(format!("image config is not valid JSON: {e}")))?;
@@ -127,8 +173,13 @@ impl SourceImage {
 
 /// Open any source reference. `spool_dir` receives temporary copies that a
 /// transport needs (the Docker engine's `docker save` stream).
-pub fn open(reference: &ImageRef, spool_dir: &Path) -> Result<SourceImage> {
+pub fn open(
+    reference: &ImageRef,
+    spool_dir: &Path,
+    registry: &crate::registry::Settings,
+) -> Result<SourceImage> {
     match reference {
+        ImageRef::Registry { reference } => registry::open(reference, registry),
         ImageRef::Daemon { name } => daemon::open(name, spool_dir),
         ImageRef::DockerArchive { path, name } => {
             let store = BlobStore::Tar(TarIndex::scan(path)?);

@@ -2,7 +2,7 @@
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
-use super::{BlobStore, Compression, SourceImage};
+use super::{BlobStore, SourceImage};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 
@@ -113,7 +113,10 @@ pub fn host_architecture() -> &'static str {
     }
 }
 
-fn pick_platform<'a>(entries: &'a [Descriptor], index: &Digest) -> Result<&'a Descriptor> {
+pub(super) fn pick_platform<'a>(
+    entries: &'a [Descriptor],
+    index: &Digest,
+) -> Result<&'a Descriptor> {
     if let [one] = entries {
         return Ok(one);
     }
@@ -145,8 +148,7 @@ fn read_manifest(store: &BlobStore, manifest: &ImageManifest) -> Result<SourceIm
         .layers()
         .iter()
         .map(|l| {
-            let digest = Digest::parse(l.digest().as_ref())?;
-            let compression = Compression::from_media_type(l.media_type().as_ref(), &digest)?;
+            let (digest, compression) = super::layer_descriptor(l)?;
             let blob = store.open_blob(&digest)?;
             if blob.len() != l.size() {
                 return Err(Error::image(format!(
@@ -155,7 +157,7 @@ fn read_manifest(store: &BlobStore, manifest: &ImageManifest) -> Result<SourceIm
                     blob.len()
                 )));
             }
-            Ok((blob, compression, Some(digest)))
+            Ok((super::Blob::Local(blob), compression, Some(digest)))
         })
         .collect::<Result<Vec<_>>>()?;
     SourceImage::new(config_json, layers)

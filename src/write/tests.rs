@@ -78,7 +78,7 @@ fn write_and_reread(
     let out = tempfile::tempfile_in(dir).unwrap();
     let written = write_layer(fs, &keep, out, 6, &ProgressBar::hidden()).unwrap();
     let blob = LayerBlob {
-        blob: written.blob.clone(),
+        blob: crate::source::Blob::Local(written.blob.clone()),
         compression: Compression::Gzip,
         digest: Some(written.digest.clone()),
         diff_id: written.diff_id.clone(),

@@ -1,0 +1,86 @@
+//! Registries: the OCI distribution API behind `docker://` references.
+//!
+//! The HTTP, token and chunked-upload work is oci-client's. It is async and
+//! the pipeline is not, so one tokio runtime per process runs its futures and
+//! [`Repo`] offers blocking calls that rayon threads can make concurrently.
+//! Credentials come from `--creds` or the Docker config file
+//! ([`auth`]); TLS is verified against the system roots plus the per-registry
+//! CA directories Docker and Podman read ([`tls`]); plain HTTP only for hosts
+//! named with `--insecure-registry`.
+
+mod auth;
+mod repo;
+mod tls;
+
+pub use repo::Repo;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// How to reach registries: from the command line, the same for every image.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `--creds USER:PASSWORD`, used for every registry instead of the Docker config.
+    pub creds: Option<(String, String)>,
+    /// `--insecure-registry HOST[:PORT]`: spoken to over plain HTTP.
+    pub insecure: Vec<String>,
+    /// `--cert-dir DIR`: more CA certificates (`*.crt`) to trust.
+    pub cert_dirs: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// Parse `--creds USER:PASSWORD` (the password may contain `:`).
+    pub fn parse_creds(s: &str) -> Result<(String, String)> {
+        match s.split_once(':') {
+            Some((u, p)) if !u.is_empty() => Ok((u.to_string(), p.to_string())),
+            _ => Err(Error::Usage(
+                "--creds must be USER:PASSWORD (the password may be empty)".into(),
+            )),
+        }
+    }
+}
+
+/// The process's async runtime, started on first use. Two workers are plenty:
+/// the work is waiting on sockets; hashing and inflating happen on our threads.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("slimify-registry")
+            .enable_all()
+            .build()
+            .expect("cannot start the async runtime for registry I/O")
+    })
+}
+
+/// Run a future to completion from synchronous code (never from a runtime thread).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    runtime().block_on(f)
+}
+
+/// The error for a failed registry call, one line, naming the image and
+/// every cause (reqwest says "error sending request" and keeps the reason,
+/// refused connection or unknown CA, in its sources).
+fn failed(what: &str, reference: &str, e: impl std::error::Error) -> Error {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
+        source = s.source();
+    }
+    let text = text.replace('\n', " ");
+    let hint = if text.contains("401") || text.contains("UNAUTHORIZED") {
+        " (check --creds or the Docker config file's credentials for this registry)"
+    } else if text.contains("certificate") || text.contains("UnknownIssuer") {
+        " (trust the registry's CA with --cert-dir, or /etc/docker/certs.d/HOST:PORT/ca.crt)"
+    } else {
+        ""
+    };
+    Error::Registry(format!("{what} {reference}: {text}{hint}"))
+}

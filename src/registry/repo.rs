@@ -1,0 +1,236 @@
+//! One repository on one registry, with blocking calls over oci-client.
+
+use std::io::{Read, Write};
+
+use futures_util::TryStreamExt;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::manifest::{
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
+};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+use super::{auth, block_on, failed, tls, Settings};
+use crate::digest::{Digest, HashingWriter};
+use crate::error::{Error, Result};
+use crate::source::BlobFile;
+
+/// The manifest kinds slimify reads: single images and indexes, OCI and Docker.
+const ACCEPTED: &[&str] = &[
+    OCI_IMAGE_MEDIA_TYPE,
+    OCI_IMAGE_INDEX_MEDIA_TYPE,
+    IMAGE_MANIFEST_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+];
+
+/// Largest manifest or index we accept (as for every other JSON document).
+const MAX_MANIFEST: usize = 16 << 20;
+
+/// Upload chunk size: large enough that a slim layer takes a few requests.
+const PUSH_CHUNK: usize = 8 << 20;
+
+/// A repository (`HOST[:PORT]/REPO`) and the tag or digest a reference names.
+pub struct Repo {
+    client: Client,
+    reference: Reference,
+    auth: RegistryAuth,
+    /// `docker://...` as the user wrote it, for messages.
+    pub name: String,
+}
+
+/// A manifest or index as the registry sent it.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    /// The document's own `mediaType`, which every OCI and Docker schema 2
+    /// manifest carries.
+    pub media_type: String,
+}
+
+impl Repo {
+    /// Prepare a connection to `reference` (`HOST[:PORT]/REPO:TAG` or `@sha256:...`).
+    /// Nothing is sent until the first call.
+    pub fn connect(reference: &str, settings: &Settings) -> Result<Repo> {
+        let name = format!("docker://{reference}");
+        let reference: Reference = reference
+            .parse()
+            .map_err(|e| Error::Reference(format!("{name}: {e}")))?;
+        let registry = reference.resolve_registry().to_string();
+        let config = ClientConfig {
+            protocol: if settings.insecure.contains(&registry) {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            extra_root_certificates: tls::extra_roots(&registry, &settings.cert_dirs)?,
+            connect_timeout: Some(std::time::Duration::from_secs(30)),
+            read_timeout: Some(std::time::Duration::from_secs(300)),
+            ..ClientConfig::default()
+        };
+        let auth = auth::for_registry(&registry, settings)?;
+        let client = Client::new(config);
+        let repo = Repo {
+            client,
+            reference,
+            auth,
+            name,
+        };
+        Ok(repo)
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.reference.tag()
+    }
+
+    pub fn digest(&self) -> Option<&str> {
+        self.reference.digest()
+    }
+
+    /// The same repository at another digest (a platform's manifest of an index).
+    fn at(&self, digest: &Digest) -> Reference {
+        self.reference.clone_with_digest(digest.to_string())
+    }
+
+    /// Log in for `op` (a token for token-auth registries; basic credentials otherwise).
+    fn authorize(&self, op: RegistryOperation) -> Result<()> {
+        block_on(self.client.auth(&self.reference, &self.auth, op))
+            .map_err(|e| failed("logging in for", &self.name, e))?;
+        Ok(())
+    }
+
+    /// The manifest or index the reference names (`digest`: another one in
+    /// this repository), checked against the digest it was asked for.
+    pub fn manifest(&self, digest: Option<&Digest>) -> Result<Fetched> {
+        self.authorize(RegistryOperation::Pull)?;
+        let at = digest.map(|d| self.at(d));
+        let image = at.as_ref().unwrap_or(&self.reference);
+        let (bytes, _) = block_on(self.client.pull_manifest_raw(image, &self.auth, ACCEPTED))
+            .map_err(|e| failed("fetching the manifest of", &self.name, e))?;
+        if bytes.len() > MAX_MANIFEST {
+            return Err(Error::Registry(format!(
+                "{}: manifest of {} bytes is larger than the {MAX_MANIFEST} byte limit",
+                self.name,
+                bytes.len()
+            )));
+        }
+        let actual = Digest::of(&bytes);
+        let wanted = digest
+            .cloned()
+            .or(self.reference.digest().map(Digest::parse).transpose()?);
+        if let Some(wanted) = wanted {
+            wanted.verify(&actual, &format!("manifest of {}", self.name))?;
+        }
+        let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
+            .ok_or_else(|| {
+                Error::image(format!(
+                    "{}: manifest {actual} is not JSON with a mediaType",
+                    self.name
+                ))
+            })?;
+        Ok(Fetched {
+            bytes: bytes.to_vec(),
+            digest: actual,
+            media_type,
+        })
+    }
+
+    /// Download blob `digest` of `size` bytes into `out`. The bytes are hashed
+    /// as they arrive; more than `size`, or a different digest, is an error.
+    pub fn fetch_blob(&self, digest: &Digest, size: u64, out: &mut dyn Write) -> Result<()> {
+        let what = format!("blob {digest} of {}", self.name);
+        let mut w = HashingWriter::new(out);
+        block_on(async {
+            let mut stream = self
+                .client
+                .pull_blob_stream(&self.reference, digest.as_str())
+                .await
+                .map_err(|e| failed("fetching", &what, e))?;
+            while let Some(chunk) = stream
+                .try_next()
+                .await
+                .map_err(|e| failed("fetching", &what, e))?
+            {
+                crate::interrupt::check().map_err(|e| failed("fetching", &what, e))?;
+                if w.count() + chunk.len() as u64 > size {
+                    return Err(Error::Registry(format!(
+                        "{what}: the registry sent more than the {size} bytes the manifest declares"
+                    )));
+                }
+                w.write_all(&chunk)
+                    .map_err(|e| failed("storing", &what, e))?;
+            }
+            Ok(())
+        })?;
+        let (_, actual, n) = w.finish();
+        if n != size {
+            return Err(Error::Registry(format!(
+                "{what}: the registry sent {n} of the {size} bytes the manifest declares"
+            )));
+        }
+        digest.verify(&actual, &what)
+    }
+
+    /// Whether the repository already holds blob `digest`.
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        self.authorize(RegistryOperation::Push)?;
+        block_on(self.client.blob_exists(&self.reference, digest.as_str()))
+            .map_err(|e| failed("checking for a blob in", &self.name, e))
+    }
+
+    /// Upload `blob` under `digest`, streamed in chunks.
+    pub fn push_blob(&self, digest: &Digest, blob: &BlobFile) -> Result<()> {
+        self.authorize(RegistryOperation::Push)?;
+        let mut reader = blob.reader();
+        let chunks = futures_util::stream::iter(std::iter::from_fn(move || {
+            let mut buf = vec![0; PUSH_CHUNK];
+            let mut n = 0;
+            while n < buf.len() {
+                match reader.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) => {
+                        return Some(Err(oci_client::errors::OciDistributionError::IoError(e)))
+                    }
+                }
+            }
+            buf.truncate(n);
+            (n > 0).then(|| Ok(bytes::Bytes::from(buf)))
+        }));
+        block_on(self.client.push_blob_stream(
+            &self.reference,
+            chunks,
+            digest.as_str(),
+            Some(blob.len()),
+        ))
+        .map_err(|e| failed(&format!("uploading {digest} to"), &self.name, e))?;
+        Ok(())
+    }
+
+    /// Upload a small blob (a config) in one request.
+    pub fn push_bytes(&self, digest: &Digest, data: &[u8]) -> Result<()> {
+        self.authorize(RegistryOperation::Push)?;
+        block_on(
+            self.client
+                .push_blob(&self.reference, data.to_vec(), digest.as_str()),
+        )
+        .map_err(|e| failed(&format!("uploading {digest} to"), &self.name, e))?;
+        Ok(())
+    }
+
+    /// Put a manifest (or index) under the reference's tag.
+    pub fn push_manifest(&self, bytes: &[u8], media_type: &str) -> Result<()> {
+        self.authorize(RegistryOperation::Push)?;
+        let content_type = media_type
+            .parse()
+            .map_err(|e| Error::image(format!("media type {media_type:?}: {e}")))?;
+        block_on(
+            self.client
+                .push_manifest_raw(&self.reference, bytes.to_vec(), content_type),
+        )
+        .map_err(|e| failed("uploading the manifest of", &self.name, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! A registry as a target (`docker://`): blobs first, each only when the
+//! repository lacks it, then the manifest under the tag. The tag moves only
+//! once everything it points to is there, so a failed push leaves at most
+//! unreferenced blobs, which the registry's garbage collection removes.
+
+use super::OutputImage;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::registry::{Repo, Settings};
+use crate::source::BlobFile;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// What a push did, for the summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    pub uploaded: usize,
+    pub present: usize,
+    pub bytes: u64,
+}
+
+impl Pushed {
+    pub fn describe(&self) -> String {
+        format!(
+            "pushed {} blob(s), {}; {} already in the registry",
+            self.uploaded,
+            crate::report::human(self.bytes),
+            self.present
+        )
+    }
+}
+
+pub fn write(reference: &str, image: &OutputImage, settings: &Settings) -> Result<Pushed> {
+    let repo = connect_for_push(reference, settings)?;
+    let mut pushed = Pushed::default();
+    let b = image.blobs;
+    put_blob(
+        &repo,
+        image.layer_digest,
+        Upload::File(image.layer),
+        &mut pushed,
+    )?;
+    put_blob(
+        &repo,
+        &b.config_digest,
+        Upload::Bytes(&b.config),
+        &mut pushed,
+    )?;
+    repo.push_manifest(&b.manifest, OCI_MANIFEST)?;
+    Ok(pushed)
+}
+
+/// A push target must name a tag: a manifest pushed by digest alone would be
+/// unreachable by name, and its digest is only known once it is written.
+pub fn connect_for_push(reference: &str, settings: &Settings) -> Result<Repo> {
+    let repo = Repo::connect(reference, settings)?;
+    if repo.digest().is_some() {
+        return Err(Error::Usage(format!(
+            "{}: a target must name a tag, not a digest",
+            repo.name
+        )));
+    }
+    Ok(repo)
+}
+
+pub enum Upload<'a> {
+    File(&'a BlobFile),
+    Bytes(&'a [u8]),
+}
+
+/// Upload one blob unless the repository already has it.
+pub fn put_blob(repo: &Repo, digest: &Digest, blob: Upload, pushed: &mut Pushed) -> Result<()> {
+    if repo.has_blob(digest)? {
+        pushed.present += 1;
+        return Ok(());
+    }
+    let size = match blob {
+        Upload::File(f) => {
+            repo.push_blob(digest, f)?;
+            f.len()
+        }
+        Upload::Bytes(b) => {
+            repo.push_bytes(digest, b)?;
+            b.len() as u64
+        }
+    };
+    pushed.uploaded += 1;
+    pushed.bytes += size;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Images in a registry (`docker://`): manifest and config are fetched and
+//! verified when the image is opened; layers only when they are read.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use oci_spec::image::{ImageIndex, ImageManifest};
+
+use super::{Blob, BlobFile, SourceImage};
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+use crate::registry::{Repo, Settings};
+
+/// The two index media types (OCI and Docker manifest list).
+pub const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// Largest image config we accept.
+const MAX_CONFIG: u64 = 16 << 20;
+
+pub fn open(reference: &str, settings: &Settings) -> Result<SourceImage> {
+    let repo = Arc::new(Repo::connect(reference, settings)?);
+    let mut fetched = repo.manifest(None)?;
+    if INDEX_TYPES.contains(&fetched.media_type.as_str()) {
+        let index = ImageIndex::from_reader(&fetched.bytes[..]).map_err(|e| {
+            Error::image(format!(
+                "{}: image index {}: {e}",
+                repo.name, fetched.digest
+            ))
+        })?;
+        let chosen = super::oci_layout::pick_platform(index.manifests(), &fetched.digest)?;
+        let digest = Digest::parse(chosen.digest().as_ref())?;
+        fetched = repo.manifest(Some(&digest))?;
+        if INDEX_TYPES.contains(&fetched.media_type.as_str()) {
+            return Err(Error::image(format!(
+                "{}: nested image index {digest} is not supported",
+                repo.name
+            )));
+        }
+    }
+    image_of(&repo, &fetched.bytes, &fetched.digest)
+}
+
+/// The image a manifest describes, its layers left in the registry.
+fn image_of(repo: &Arc<Repo>, manifest: &[u8], digest: &Digest) -> Result<SourceImage> {
+    let manifest = ImageManifest::from_reader(manifest)
+        .map_err(|e| Error::image(format!("{}: image manifest {digest}: {e}", repo.name)))?;
+    let config = manifest.config();
+    let config_digest = Digest::parse(config.digest().as_ref())?;
+    if config.size() > MAX_CONFIG {
+        return Err(Error::image(format!(
+            "{}: config {config_digest} is {} bytes, larger than the {MAX_CONFIG} byte limit for metadata",
+            repo.name,
+            config.size()
+        )));
+    }
+    let mut config_json = Vec::new();
+    repo.fetch_blob(&config_digest, config.size(), &mut config_json)?;
+    let layers = manifest
+        .layers()
+        .iter()
+        .map(|l| {
+            let (digest, compression) = super::layer_descriptor(l)?;
+            let blob = Blob::Remote {
+                repo: repo.clone(),
+                digest: digest.clone(),
+                size: l.size(),
+            };
+            Ok((blob, compression, Some(digest)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    SourceImage::new(config_json, layers)
+}
+
+/// Download one layer blob into an unnamed spool file, verified.
+pub fn download(repo: &Repo, digest: &Digest, size: u64, spool_dir: &Path) -> Result<BlobFile> {
+    let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    repo.fetch_blob(digest, size, &mut w)?;
+    w.flush().at(spool_dir)?;
+    let file = w.into_inner().map_err(|e| e.into_error()).at(spool_dir)?;
+    BlobFile::from_file(file, format!("{digest} from {}", repo.name))
+}
