@@ -46,13 +46,7 @@ pub struct Cli {
     pub output: Option<String>,
 
     #[command(flatten)]
-    pub select: SelectArgs,
-
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub read: ReadArgs,
 
     /// Trace and report (see --report), but write nothing.
     #[arg(long)]
@@ -71,6 +65,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
     pub tmp_dir: Option<PathBuf>,
 
+    /// Keep the uncompressed tar of every compressed layer read in DIR, by
+    /// diff_id, and read layers from there when a later run needs them again.
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -86,15 +85,79 @@ pub enum Sub {
         /// An absolute path inside the image.
         path: String,
         #[command(flatten)]
-        select: SelectArgs,
-        #[command(flatten)]
-        limits: LimitArgs,
-        #[command(flatten)]
-        registry: RegistryArgs,
+        read: ReadArgs,
         /// Directory for temporary spools.
         #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
         tmp_dir: Option<PathBuf>,
     },
+    /// Slim every `SOURCE TARGET` pair of a list, sharing layers between
+    /// images: a layer several images have (by diff_id) is downloaded and
+    /// decompressed once per run. Prints a table (image, before, after, ratio,
+    /// seconds, status) to stdout; exits 1 if any image failed, after trying
+    /// every one. Takes the selection, limit and registry flags too.
+    Batch {
+        #[command(flatten)]
+        batch: BatchArgs,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+}
+
+/// What to keep, how far to trust the source, how to reach registries:
+/// the flags every command that reads images takes.
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// `slimify batch`'s own options.
+#[derive(Args, Debug, Clone)]
+pub struct BatchArgs {
+    /// The list: one `SOURCE TARGET` pair per line; blank lines and `#`
+    /// comments are skipped. `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Images slimmed at once. Each image's work is parallel as well, so a
+    /// few jobs are enough to keep the cores busy while others wait on I/O.
+    #[arg(short, long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Take only the I-th of N round-robin slices of the list (1 <= I <= N),
+    /// for CI matrices and Kubernetes Indexed Jobs.
+    #[arg(long, value_name = "I/N", value_parser = slimify::batch::Shard::parse)]
+    pub shard: Option<slimify::batch::Shard>,
+
+    /// Write one JSON report per image (named by list line) and summary.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Keep the uncompressed tar of every compressed layer read in DIR, by
+    /// diff_id, for later runs (and for other shards sharing the directory).
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Most uncompressed layer bytes kept indexed for reuse by later images
+    /// of this run (their spools live in --tmp-dir); least recently used go first.
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = slimify::limits::parse_size)]
+    pub layer_cache_size: u64,
+
+    /// gzip level of the output layers (libdeflate's scale, 0-12).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub compression_level: u32,
+
+    /// Directory for temporary spools.
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
+
+    /// Print only the final table and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Resource limits against hostile images (SECURITY.md); 0 turns one off.

@@ -9,6 +9,7 @@
 //! ```
 //! [`slim`] wires them together; `main.rs` only parses arguments and prints.
 
+pub mod batch;
 pub mod digest;
 pub mod docker;
 pub mod error;
@@ -37,6 +38,7 @@ use rayon::prelude::*;
 
 use error::{Error, IoContext, Result};
 use keep::KeepGlobs;
+use layer::cache::LayerCache;
 use reference::ImageRef;
 use report::{kept_sizes, Sizes, Summary};
 use rootfs::RootFs;
@@ -55,6 +57,7 @@ pub struct Select {
 }
 
 /// What one run does.
+#[derive(Clone)]
 pub struct Options {
     pub source: ImageRef,
     pub target: ImageRef,
@@ -70,6 +73,8 @@ pub struct Options {
     pub limits: limits::Limits,
     /// Credentials and TLS settings for `docker://` sources and targets.
     pub registry: registry::Settings,
+    /// `--cache-dir`: uncompressed layers kept by diff_id across runs.
+    pub cache_dir: Option<PathBuf>,
     pub ui: Ui,
 }
 
@@ -84,15 +89,30 @@ struct Prepared {
     spool: tempfile::TempDir,
 }
 
-/// Read, verify and flatten `source`, then select what to keep.
-fn prepare(
-    source: &ImageRef,
-    select: &Select,
-    limits: &limits::Limits,
-    registry: &registry::Settings,
-    tmp_dir: Option<&PathBuf>,
+/// Where one image is read from and how, shared by `slim` and `explain`.
+struct Reading<'a> {
+    source: &'a ImageRef,
+    select: &'a Select,
+    limits: &'a limits::Limits,
+    registry: &'a registry::Settings,
+    tmp_dir: Option<&'a PathBuf>,
+    /// A batch's shared layer cache; a single run makes its own.
+    cache: Option<&'a LayerCache>,
+    cache_dir: Option<&'a PathBuf>,
     ui: Ui,
-) -> Result<Prepared> {
+}
+
+/// Read, verify and flatten `source`, then select what to keep.
+fn prepare(r: &Reading) -> Result<Prepared> {
+    let Reading {
+        source,
+        select,
+        limits,
+        registry,
+        tmp_dir,
+        ui,
+        ..
+    } = *r;
     let globs = KeepGlobs::new(&select.keep)?;
     let exclude = KeepGlobs::new(&select.exclude)?;
     let tmp_root = tmp_dir.cloned().unwrap_or_else(std::env::temp_dir);
@@ -107,11 +127,19 @@ fn prepare(
     opening.finish_and_clear();
     let reading = ui.bytes("reading layers", image.stored_size());
     let budget = limits::Budget::new(*limits);
+    let own_cache;
+    let cache = match r.cache {
+        Some(c) => c,
+        None => {
+            own_cache = LayerCache::new(spool.path(), r.cache_dir.cloned(), 0)?;
+            &own_cache
+        }
+    };
     let layers = image
         .layers
         .par_iter()
         .enumerate()
-        .map(|(i, l)| layer::index_layer(i, l, spool.path(), &reading, &budget))
+        .map(|(i, l)| cache.index(i, l, &reading, &budget))
         .collect::<Result<Vec<_>>>()?;
     reading.finish_and_clear();
     let mut fs = RootFs::from_layers(layers)?;
@@ -150,6 +178,11 @@ fn prepare(
 
 /// Read `source`, flatten it, keep what was selected, write `target`.
 pub fn slim(opts: &Options) -> Result<Summary> {
+    slim_with(opts, None)
+}
+
+/// [`slim`], reading layers through `cache` when given (a batch shares one).
+pub fn slim_with(opts: &Options, cache: Option<&LayerCache>) -> Result<Summary> {
     let started = Instant::now();
     if opts.compression_level > write::MAX_LEVEL {
         return Err(Error::Usage(format!(
@@ -165,14 +198,16 @@ pub fn slim(opts: &Options) -> Result<Summary> {
         warnings,
         before,
         spool,
-    } = prepare(
-        &opts.source,
-        &opts.select,
-        &opts.limits,
-        &opts.registry,
-        opts.tmp_dir.as_ref(),
-        opts.ui,
-    )?;
+    } = prepare(&Reading {
+        source: &opts.source,
+        select: &opts.select,
+        limits: &opts.limits,
+        registry: &opts.registry,
+        tmp_dir: opts.tmp_dir.as_ref(),
+        cache,
+        cache_dir: opts.cache_dir.as_ref(),
+        ui: opts.ui,
+    })?;
     let after = kept_sizes(&fs, &keep, 0);
     let mut summary = Summary {
         source: opts.source.to_string(),
@@ -231,7 +266,16 @@ pub fn explain(
     tmp_dir: Option<&PathBuf>,
     path: &str,
 ) -> Result<(bool, String)> {
-    let p = prepare(source, select, limits, registry, tmp_dir, Ui::silent())?;
+    let p = prepare(&Reading {
+        source,
+        select,
+        limits,
+        registry,
+        tmp_dir,
+        cache: None,
+        cache_dir: None,
+        ui: Ui::silent(),
+    })?;
     let rel = layer::normalize_path(path).map_err(Error::Usage)?;
     let excluded = KeepGlobs::new(&select.exclude)?.is_match(&format!("/{rel}"));
     if let Some(reason) = p.keep.reason(&rel) {

@@ -36,18 +36,16 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
     if let Some(cli::Sub::Explain {
         image,
         path,
-        select,
-        limits,
-        registry,
+        read,
         tmp_dir,
     }) = &cli.command
     {
-        let select = select.to_select().map_err(Error::Usage)?;
+        let select = read.select.to_select().map_err(Error::Usage)?;
         let (kept, text) = slimify::explain(
             &ImageRef::parse(image)?,
             &select,
-            &limits.to_limits(),
-            &registry.to_settings()?,
+            &read.limits.to_limits(),
+            &read.registry.to_settings()?,
             tmp_dir.as_ref(),
             path,
         )?;
@@ -58,6 +56,9 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    if let Some(cli::Sub::Batch { batch, read }) = &cli.command {
+        return run_batch(batch, read);
+    }
     let ui = Ui::new(cli.quiet);
     let required = |v: &Option<String>| {
         v.clone()
@@ -66,13 +67,14 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
     let opts = Options {
         source: ImageRef::parse(&required(&cli.source)?)?,
         target: ImageRef::parse(&required(&cli.output)?)?,
-        select: cli.select.to_select().map_err(Error::Usage)?,
+        select: cli.read.select.to_select().map_err(Error::Usage)?,
         dry_run: cli.dry_run,
         compression_level: cli.compression_level,
         report: cli.report.clone(),
         tmp_dir: cli.tmp_dir.clone(),
-        limits: cli.limits.to_limits(),
-        registry: cli.registry.to_settings()?,
+        limits: cli.read.limits.to_limits(),
+        registry: cli.read.registry.to_settings()?,
+        cache_dir: cli.cache_dir.clone(),
         ui,
     };
     let summary = slim(&opts)?;
@@ -83,4 +85,62 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         eprintln!("{}", summary.line());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_batch(args: &cli::BatchArgs, read: &cli::ReadArgs) -> slimify::error::Result<ExitCode> {
+    use slimify::batch;
+    let (text, name) = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Error::Usage(format!("reading the list from stdin: {e}")))?;
+        (text, "stdin".to_string())
+    } else {
+        let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Io {
+            path: args.file.clone(),
+            source: e,
+        })?;
+        (text, args.file.display().to_string())
+    };
+    let mut jobs = batch::list::parse(&text, &name)?;
+    if let Some(shard) = args.shard {
+        jobs = shard.take(jobs);
+    }
+    if args.jobs == 0 {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    if args.compression_level > slimify::write::MAX_LEVEL {
+        return Err(Error::Usage(format!(
+            "--compression-level {} is out of range 0-{}",
+            args.compression_level,
+            slimify::write::MAX_LEVEL
+        )));
+    }
+    let ui = Ui::new(args.quiet);
+    let placeholder = ImageRef::parse("oci:/nonexistent")?;
+    let b = batch::Batch {
+        template: Options {
+            source: placeholder.clone(),
+            target: placeholder,
+            select: read.select.to_select().map_err(Error::Usage)?,
+            dry_run: false,
+            compression_level: args.compression_level,
+            report: None,
+            tmp_dir: args.tmp_dir.clone(),
+            limits: read.limits.to_limits(),
+            registry: read.registry.to_settings()?,
+            cache_dir: args.cache_dir.clone(),
+            ui: Ui::silent(),
+        },
+        jobs: args.jobs,
+        report_dir: args.report.clone(),
+        cache_capacity: args.layer_cache_size,
+        ui,
+    };
+    let finished = batch::run(&b, jobs)?;
+    print!("{}", batch::table(&finished));
+    Ok(if finished.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -42,6 +42,21 @@ impl Ui {
         bar
     }
 
+    /// A bar counting things (images of a batch), hidden unless progress is on.
+    pub fn count(&self, message: &'static str, total: u64) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(total).with_message(message);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>16} [{bar:30}] {pos}/{len} {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        bar
+    }
+
     /// A byte-counting bar, hidden unless progress is on.
     pub fn bytes(&self, message: &'static str, total: u64) -> ProgressBar {
         if !self.progress {

@@ -6,6 +6,7 @@
 //! spool of the decompressed stream otherwise. The writer later copies kept
 //! files from there without decompressing anything again.
 
+pub mod cache;
 mod decompress;
 mod entry;
 mod guard;

@@ -83,11 +83,14 @@ impl RootFs {
         }
     }
 
-    /// Apply every layer in order.
-    pub fn from_layers(layers: Vec<LayerIndex>) -> Result<Self> {
+    /// Apply every layer in order. Layers are borrowed: a batch shares one
+    /// index of a base layer among every image built on it.
+    pub fn from_layers<L: std::borrow::Borrow<LayerIndex>>(
+        layers: impl IntoIterator<Item = L>,
+    ) -> Result<Self> {
         let mut fs = RootFs::new();
         for (number, layer) in layers.into_iter().enumerate() {
-            fs.apply(number, layer)?;
+            fs.apply(number, layer.borrow())?;
         }
         Ok(fs)
     }
@@ -159,7 +162,7 @@ impl RootFs {
 
     /// Apply one layer: first its whiteouts and opaque markers against the
     /// lower layers, then its entries in tar order (a later duplicate wins).
-    pub fn apply(&mut self, number: usize, layer: LayerIndex) -> Result<()> {
+    pub fn apply(&mut self, number: usize, layer: &LayerIndex) -> Result<()> {
         let fail = |reason: String| Error::Layer {
             layer: number,
             digest: layer.content.name.clone(),
@@ -240,7 +243,7 @@ impl RootFs {
                 },
             );
         }
-        self.contents.push(layer.content);
+        self.contents.push(layer.content.clone());
         Ok(())
     }
 

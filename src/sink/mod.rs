@@ -8,7 +8,7 @@ mod layout;
 pub mod leftovers;
 pub mod registry;
 
-pub use layout::replace_file;
+pub use layout::{replace_file, write_atomically};
 
 use std::path::Path;
 

@@ -1,0 +1,132 @@
+//! The batch list: one `SOURCE TARGET` pair per line, and the shard of it a
+//! run takes.
+
+use crate::error::{Error, Result};
+use crate::reference::ImageRef;
+
+/// One image to slim, with the list line it came from (1-based).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub line: usize,
+    pub source: ImageRef,
+    pub target: ImageRef,
+}
+
+/// Parse the whole list before anything runs, so a typo on line 900 is
+/// reported before 899 images were slimmed. Blank lines and `#` comments
+/// (whole-line or trailing) are skipped.
+pub fn parse(text: &str, name: &str) -> Result<Vec<Job>> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let content = raw.split_once('#').map_or(raw, |(before, _)| before);
+        let fields: Vec<&str> = content.split_whitespace().collect();
+        let bad = |why: String| Error::Usage(format!("{name}:{line}: {why}"));
+        match fields.as_slice() {
+            [] => continue,
+            [source, target] => {
+                let source = ImageRef::parse(source).map_err(|e| bad(e.to_string()))?;
+                let target = ImageRef::parse(target).map_err(|e| bad(e.to_string()))?;
+                if let Some(first) = jobs.iter().find(|j| j.target == target) {
+                    return Err(bad(format!(
+                        "{target} is also the target of line {}",
+                        first.line
+                    )));
+                }
+                jobs.push(Job {
+                    line,
+                    source,
+                    target,
+                });
+            }
+            _ => {
+                return Err(bad(format!(
+                    "expected `SOURCE TARGET`, found {} field(s)",
+                    fields.len()
+                )))
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// `--shard I/N`: the I-th of N slices (1 ≤ I ≤ N).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Entries are dealt round-robin in list order: entry k (0-based) goes to
+    /// shard `k mod N + 1`. Every shard gets a near-equal share wherever the
+    /// big images sit in the list, and the N shards together cover the list
+    /// exactly once.
+    pub fn take(&self, jobs: Vec<Job>) -> Vec<Job> {
+        jobs.into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count == self.index - 1)
+            .map(|(_, j)| j)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "# images\n\
+        a:1 oci:/out:a   # trailing comment\n\
+        \n\
+        docker://127.0.0.1:5000/b:1 docker://127.0.0.1:5000/b:slim\n\
+        c:1 oci:/out:c\n\
+        d:1 oci:/out:d\n\
+        e:1 oci:/out:e\n";
+
+    #[test]
+    fn parses_pairs_and_skips_comments() {
+        let jobs = parse(LIST, "list").unwrap();
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(jobs[0].line, 2);
+        assert_eq!(jobs[1].line, 4);
+        assert_eq!(jobs[1].target.to_string(), "docker://127.0.0.1:5000/b:slim");
+    }
+
+    #[test]
+    fn bad_lines_name_their_line() {
+        let e = parse("a:1 oci:/o:a\nonly-one\n", "l.txt").unwrap_err();
+        assert!(e.to_string().starts_with("l.txt:2: expected"), "{e}");
+        let e = parse("a:1 oci:/o:a\nb:1 oci:/o:a\n", "l").unwrap_err();
+        assert!(e.to_string().contains("also the target of line 1"), "{e}");
+        let e = parse("a:1 bogus:x:y\n", "l").unwrap_err();
+        assert!(e.to_string().starts_with("l:1: "), "{e}");
+    }
+
+    #[test]
+    fn shards_cover_the_list_once() {
+        let jobs = parse(LIST, "list").unwrap();
+        let mut seen: Vec<usize> = Vec::new();
+        for i in 1..=3 {
+            let s = Shard::parse(&format!("{i}/3")).unwrap();
+            let part = s.take(jobs.clone());
+            assert!(part.len() == 1 || part.len() == 2);
+            seen.extend(part.iter().map(|j| j.line));
+        }
+        seen.sort();
+        assert_eq!(seen, vec![2, 4, 5, 6, 7]);
+        for bad in ["0/3", "4/3", "1/0", "x", "1/", "/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
