@@ -7,11 +7,20 @@
 #     only if something has to be installed); hyperfine is optional;
 #   * makes sure a docker engine answers: if `docker info` fails, starts
 #     `dockerd --iptables=false` detached (setsid + nohup, log in
-#     /tmp/slimify-dockerd.log) and waits up to 60 s for it.
+#     /tmp/slimify-dockerd.log) and waits up to 60 s for it;
+#   * mounts binfmt_misc if needed and registers qemu-aarch64 (from
+#     qemu-user-static) with the F (fix-binary) flag, so arm64 programs run on
+#     this amd64 host, in mmdebstrap chroots and inside containers alike.
 # Idempotent: a second run changes nothing. Prints one line per action.
 set -euo pipefail
 
-REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3 curl gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+# docker-registry, apache2-utils (htpasswd -B) and openssl serve tests/util/registry.rs,
+# which starts its own /usr/bin/docker-registry per test on a free loopback
+# port; the package's own service (:5000) is neither needed nor used.
+REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3 curl gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    docker-registry apache2-utils openssl)
+# qemu-user-static: arm64 images of scripts/multiarch-fixture.sh (binfmt below).
+REQUIRED+=(qemu-user-static)
 OPTIONAL=(hyperfine)
 DOCKERD_LOG=/tmp/slimify-dockerd.log
 DOCKERD_WAIT=60
@@ -88,4 +97,32 @@ if [[ $driver == overlay2 ]]; then
     log "ok: storage driver overlay2"
 else
     log "warning: storage driver is '$driver', fixtures are meant for overlay2"
+fi
+
+# qemu-aarch64 through binfmt_misc. F (fix-binary) makes the kernel open the
+# interpreter at registration time, so it also runs arm64 binaries inside
+# containers, whose filesystem has no qemu. No systemd-binfmt/binfmt-support
+# here: the Debian conf line is written to the register file directly.
+BINFMT=/proc/sys/fs/binfmt_misc
+BINFMT_CONF=/usr/lib/binfmt.d/qemu-aarch64.conf
+if [[ ! -e $BINFMT/register ]]; then
+    mount -t binfmt_misc binfmt_misc "$BINFMT" || die "cannot mount binfmt_misc on $BINFMT"
+    log "mounted binfmt_misc on $BINFMT"
+fi
+if [[ $(cat "$BINFMT/status") != enabled ]]; then
+    echo 1 >"$BINFMT/status"
+    log "enabled binfmt_misc"
+fi
+binfmt_flags() { sed -n 's/^flags: *//p' "$BINFMT/qemu-aarch64" 2>/dev/null; }
+if [[ -e $BINFMT/qemu-aarch64 ]] && grep -qx enabled "$BINFMT/qemu-aarch64" \
+    && [[ $(binfmt_flags) == *F* ]]; then
+    log "ok: binfmt qemu-aarch64 registered (flags $(binfmt_flags))"
+else
+    [[ -r $BINFMT_CONF ]] || die "$BINFMT_CONF missing (qemu-user-static not installed?)"
+    # A disabled registration, or one without F, is replaced.
+    if [[ -e $BINFMT/qemu-aarch64 ]]; then echo -1 >"$BINFMT/qemu-aarch64"; fi
+    grep -v '^[#;]' "$BINFMT_CONF" | sed '/^$/d' | head -n 1 >"$BINFMT/register" \
+        || die "cannot register qemu-aarch64 from $BINFMT_CONF"
+    [[ $(binfmt_flags) == *F* ]] || die "qemu-aarch64 registered without the F flag"
+    log "registered binfmt qemu-aarch64 (flags $(binfmt_flags))"
 fi

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 
 pub mod oci;
+pub mod registry;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
