@@ -75,7 +75,15 @@ fn failed(what: &str, reference: &str, e: impl std::error::Error) -> Error {
         source = s.source();
     }
     let text = text.replace('\n', " ");
-    let hint = if text.contains("401") || text.contains("UNAUTHORIZED") {
+    let hint = if [
+        "401",
+        "UNAUTHORIZED",
+        "Not authorized",
+        "Authentication failure",
+    ]
+    .iter()
+    .any(|s| text.contains(s))
+    {
         " (check --creds or the Docker config file's credentials for this registry)"
     } else if text.contains("certificate") || text.contains("UnknownIssuer") {
         " (trust the registry's CA with --cert-dir, or /etc/docker/certs.d/HOST:PORT/ca.crt)"
