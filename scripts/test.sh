@@ -24,6 +24,9 @@ for f in fixtures/*/Dockerfile; do
     echo "test: fixture $name -> $(bash scripts/fixture.sh "$name")"
 done
 
+# The multi-platform fixture (an amd64 + arm64 index; arm64 built under qemu).
+echo "test: multiarch fixture -> $(bash scripts/multiarch-fixture.sh)"
+
 cargo nextest run --no-fail-fast "$@"
 
 if [[ ${FUZZ_SECONDS:-20} != 0 ]]; then

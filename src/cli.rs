@@ -113,6 +113,12 @@ pub struct ReadArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+
+    /// Slim only these platforms of a multi-platform source (repeatable or
+    /// comma-separated). Default: every platform when the target can hold an
+    /// image index (oci:, oci-archive:, docker://), else this machine's.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = slimify::source::platform::Platform::parse)]
+    pub platform: Vec<slimify::source::platform::Platform>,
 }
 
 /// `slimify batch`'s own options.

@@ -31,7 +31,7 @@ pub mod write;
 #[cfg(test)]
 mod testutil;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -42,6 +42,7 @@ use layer::cache::LayerCache;
 use reference::ImageRef;
 use report::{kept_sizes, Sizes, Summary};
 use rootfs::RootFs;
+use source::platform::{Platform, Want};
 use ui::Ui;
 
 /// What to keep: exact `--keep` globs, or tracing (the default), then `--exclude`.
@@ -75,66 +76,57 @@ pub struct Options {
     pub registry: registry::Settings,
     /// `--cache-dir`: uncompressed layers kept by diff_id across runs.
     pub cache_dir: Option<PathBuf>,
+    /// `--platform`: which images of an index to slim (empty: see [`wanted`]).
+    pub platforms: Vec<Platform>,
     pub ui: Ui,
 }
 
-/// A source read, flattened and selected from, before anything is written.
+/// A source image read, flattened and selected from, before anything is written.
 struct Prepared {
     image: source::SourceImage,
     fs: RootFs,
     keep: keep::KeepSet,
     warnings: Vec<String>,
     before: Sizes,
-    /// Holds the decompressed layer spools that `fs` reads file contents from.
-    spool: tempfile::TempDir,
 }
 
-/// Where one image is read from and how, shared by `slim` and `explain`.
+/// Where images are read from and how, shared by `slim` and `explain`.
 struct Reading<'a> {
     source: &'a ImageRef,
     select: &'a Select,
     limits: &'a limits::Limits,
     registry: &'a registry::Settings,
     tmp_dir: Option<&'a PathBuf>,
-    /// A batch's shared layer cache; a single run makes its own.
-    cache: Option<&'a LayerCache>,
     cache_dir: Option<&'a PathBuf>,
     ui: Ui,
 }
 
-/// Read, verify and flatten `source`, then select what to keep.
-fn prepare(r: &Reading) -> Result<Prepared> {
-    let Reading {
-        source,
-        select,
-        limits,
-        registry,
-        tmp_dir,
-        ui,
-        ..
-    } = *r;
-    let globs = KeepGlobs::new(&select.keep)?;
-    let exclude = KeepGlobs::new(&select.exclude)?;
+/// A run's temporary directory: decompressed layers, downloads, the written
+/// layer. Removed when dropped; a killed run's is removed by the next run.
+fn spool_dir(tmp_dir: Option<&PathBuf>) -> Result<tempfile::TempDir> {
     let tmp_root = tmp_dir.cloned().unwrap_or_else(std::env::temp_dir);
     sink::leftovers::remove_stale(&tmp_root, sink::leftovers::SPOOL);
-    let spool = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&sink::leftovers::prefix(sink::leftovers::SPOOL))
         .tempdir_in(&tmp_root)
-        .at(&tmp_root)?;
+        .at(&tmp_root)
+}
 
-    let opening = ui.spinner(format!("opening {source}"));
-    let image = source::open(source, spool.path(), registry)?;
+/// Open the source: one image, or the images of an index that `want` selects.
+fn open_source(r: &Reading, spool: &Path, want: &Want) -> Result<source::Opened> {
+    let opening = r.ui.spinner(format!("opening {}", r.source));
+    let opened = source::open(r.source, spool, r.registry, want)?;
     opening.finish_and_clear();
-    let reading = ui.bytes("reading layers", image.stored_size());
-    let budget = limits::Budget::new(*limits);
-    let own_cache;
-    let cache = match r.cache {
-        Some(c) => c,
-        None => {
-            own_cache = LayerCache::new(spool.path(), r.cache_dir.cloned(), 0)?;
-            &own_cache
-        }
-    };
+    Ok(opened)
+}
+
+/// Read, verify and flatten one image, then select what to keep.
+fn prepare(r: &Reading, image: source::SourceImage, cache: &LayerCache) -> Result<Prepared> {
+    let select = r.select;
+    let globs = KeepGlobs::new(&select.keep)?;
+    let exclude = KeepGlobs::new(&select.exclude)?;
+    let reading = r.ui.bytes("reading layers", image.stored_size());
+    let budget = limits::Budget::new(*r.limits);
     let layers = image
         .layers
         .par_iter()
@@ -162,7 +154,8 @@ fn prepare(r: &Reading) -> Result<Prepared> {
     keep.add_parents();
     if keep.is_empty() {
         return Err(Error::Usage(format!(
-            "nothing to keep: no path of {source} matches {}",
+            "nothing to keep: no path of {} matches {}",
+            r.source,
             select.keep.join(" ")
         )));
     }
@@ -172,13 +165,30 @@ fn prepare(r: &Reading) -> Result<Prepared> {
         keep,
         warnings,
         before,
-        spool,
     })
 }
 
 /// Read `source`, flatten it, keep what was selected, write `target`.
 pub fn slim(opts: &Options) -> Result<Summary> {
     slim_with(opts, None)
+}
+
+/// Which images of an index to slim: `--platform`'s, else every platform
+/// when the target can hold an index, else the one this machine runs.
+fn wanted(opts: &Options) -> Want {
+    if !opts.platforms.is_empty() {
+        Want::These(opts.platforms.clone())
+    } else if sink::Output::fits(&opts.target) {
+        Want::All
+    } else {
+        Want::Host
+    }
+}
+
+/// One slim image, written to the spool, before it goes to the target.
+struct Slimmed {
+    layer: write::WrittenLayer,
+    blobs: write::ImageBlobs,
 }
 
 /// [`slim`], reading layers through `cache` when given (a batch shares one).
@@ -191,68 +201,99 @@ pub fn slim_with(opts: &Options, cache: Option<&LayerCache>) -> Result<Summary> 
             write::MAX_LEVEL
         )));
     }
-    let Prepared {
-        image,
-        fs,
-        keep,
-        warnings,
-        before,
-        spool,
-    } = prepare(&Reading {
+    let r = Reading {
         source: &opts.source,
         select: &opts.select,
         limits: &opts.limits,
         registry: &opts.registry,
         tmp_dir: opts.tmp_dir.as_ref(),
-        cache,
         cache_dir: opts.cache_dir.as_ref(),
         ui: opts.ui,
-    })?;
-    let after = kept_sizes(&fs, &keep, 0);
+    };
+    let spool = spool_dir(r.tmp_dir)?;
+    let own_cache;
+    let cache = match cache {
+        Some(c) => c,
+        None => {
+            own_cache = LayerCache::new(spool.path(), r.cache_dir.cloned(), 0)?;
+            &own_cache
+        }
+    };
+    let opened = open_source(&r, spool.path(), &wanted(opts))?;
+    let multi = opened.from_index && sink::Output::fits(&opts.target);
     let mut summary = Summary {
         source: opts.source.to_string(),
         target: opts.target.to_string(),
-        before,
-        after,
-        seconds: 0.0,
-        layer_digest: String::new(),
-        manifest_digest: String::new(),
         dry_run: opts.dry_run,
-        warnings,
-        note: None,
+        ..Summary::default()
     };
-    if opts.dry_run {
-        summary.seconds = report::seconds(started.elapsed());
-        if let Some(path) = &opts.report {
-            report::write_report(path, &summary, &fs, &keep)?;
+    let mut slimmed: Vec<Slimmed> = Vec::new();
+    for image in opened.images {
+        let p = prepare(&r, image, cache)?;
+        let platform = source::platform::Platform::of_config(&p.image.config);
+        let mut part = Summary {
+            source: summary.source.clone(),
+            target: summary.target.clone(),
+            before: p.before,
+            after: kept_sizes(&p.fs, &p.keep, 0),
+            dry_run: opts.dry_run,
+            warnings: p.warnings.clone(),
+            platforms: if multi {
+                vec![platform.to_string()]
+            } else {
+                vec![]
+            },
+            ..Summary::default()
+        };
+        if !opts.dry_run {
+            let writing = opts.ui.bytes("writing layer", part.after.content_bytes);
+            let out = tempfile::tempfile_in(spool.path()).at(spool.path())?;
+            let layer = write::write_layer(&p.fs, &p.keep, out, opts.compression_level, &writing)?;
+            writing.finish_and_clear();
+            let blobs = write::slim_config(&p.image.config, &layer, p.image.layers.len())?;
+            part.after.stored_bytes = layer.size;
+            part.layer_digest = layer.digest.to_string();
+            part.manifest_digest = blobs.manifest_digest.to_string();
+            slimmed.push(Slimmed { layer, blobs });
         }
-        return Ok(summary);
+        if let Some(path) = &opts.report {
+            let path = if multi {
+                report::path_for_platform(path, &platform)
+            } else {
+                path.clone()
+            };
+            part.seconds = report::seconds(started.elapsed());
+            report::write_report(&path, &part, &p.fs, &p.keep)?;
+        }
+        summary.add(&part);
     }
-    let writing = opts.ui.bytes("writing layer", after.content_bytes);
-    let out = tempfile::tempfile_in(spool.path()).at(spool.path())?;
-    let layer = write::write_layer(&fs, &keep, out, opts.compression_level, &writing)?;
-    writing.finish_and_clear();
-    let blobs = write::slim_config(&image.config, &layer, image.layers.len())?;
-    let storing = opts.ui.spinner(format!("writing {}", opts.target));
-    summary.note = sink::write(
-        &opts.target,
-        &sink::OutputImage {
-            blobs: &blobs,
-            layer: &layer.blob,
-            layer_digest: &layer.digest,
-        },
-        spool.path(),
-        &opts.registry,
-    )?;
-    storing.finish_and_clear();
-
-    summary.after.stored_bytes = layer.size;
-    summary.layer_digest = layer.digest.to_string();
-    summary.manifest_digest = blobs.manifest_digest.to_string();
+    if !opts.dry_run {
+        let index = if multi {
+            let blobs: Vec<&write::ImageBlobs> = slimmed.iter().map(|s| &s.blobs).collect();
+            Some(write::index_of(&blobs)?)
+        } else {
+            None
+        };
+        let out = sink::Output {
+            images: slimmed
+                .iter()
+                .map(|s| sink::OutputImage {
+                    blobs: &s.blobs,
+                    layer: &s.layer.blob,
+                    layer_digest: &s.layer.digest,
+                })
+                .collect(),
+            index: index.as_ref(),
+        };
+        let storing = opts.ui.spinner(format!("writing {}", opts.target));
+        summary.note = sink::write(&opts.target, &out, spool.path(), &opts.registry)?;
+        storing.finish_and_clear();
+        if let Some(index) = &index {
+            summary.manifest_digest = index.digest.to_string();
+            summary.layer_digest.clear();
+        }
+    }
     summary.seconds = report::seconds(started.elapsed());
-    if let Some(path) = &opts.report {
-        report::write_report(path, &summary, &fs, &keep)?;
-    }
     Ok(summary)
 }
 
@@ -263,19 +304,36 @@ pub fn explain(
     select: &Select,
     limits: &limits::Limits,
     registry: &registry::Settings,
+    platforms: &[Platform],
     tmp_dir: Option<&PathBuf>,
     path: &str,
 ) -> Result<(bool, String)> {
-    let p = prepare(&Reading {
+    let r = Reading {
         source,
         select,
         limits,
         registry,
         tmp_dir,
-        cache: None,
         cache_dir: None,
         ui: Ui::silent(),
-    })?;
+    };
+    let spool = spool_dir(tmp_dir)?;
+    let cache = LayerCache::new(spool.path(), None, 0)?;
+    let want = match platforms {
+        [] => Want::Host,
+        [one] => Want::These(vec![one.clone()]),
+        _ => {
+            return Err(Error::Usage(
+                "explain reads one image: give at most one --platform".into(),
+            ))
+        }
+    };
+    let image = open_source(&r, spool.path(), &want)?
+        .images
+        .into_iter()
+        .next()
+        .expect("a source opens to at least one image");
+    let p = prepare(&r, image, &cache)?;
     let rel = layer::normalize_path(path).map_err(Error::Usage)?;
     let excluded = KeepGlobs::new(&select.exclude)?.is_match(&format!("/{rel}"));
     if let Some(reason) = p.keep.reason(&rel) {

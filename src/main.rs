@@ -46,6 +46,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
             &select,
             &read.limits.to_limits(),
             &read.registry.to_settings()?,
+            &read.platform,
             tmp_dir.as_ref(),
             path,
         )?;
@@ -75,6 +76,7 @@ fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
         limits: cli.read.limits.to_limits(),
         registry: cli.read.registry.to_settings()?,
         cache_dir: cli.cache_dir.clone(),
+        platforms: cli.read.platform.clone(),
         ui,
     };
     let summary = slim(&opts)?;
@@ -129,6 +131,7 @@ fn run_batch(args: &cli::BatchArgs, read: &cli::ReadArgs) -> slimify::error::Res
             limits: read.limits.to_limits(),
             registry: read.registry.to_settings()?,
             cache_dir: args.cache_dir.clone(),
+            platforms: read.platform.clone(),
             ui: Ui::silent(),
         },
         jobs: args.jobs,

@@ -1,7 +1,7 @@
 //! The run's results: the stderr summary and the `--report` JSON file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub struct Sizes {
     pub stored_bytes: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub source: String,
     pub target: String,
@@ -38,9 +38,36 @@ pub struct Summary {
     /// What writing the target did, when worth saying (a push's uploads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For an index: the platforms slimmed (sizes are their sums).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+}
+
+impl Sizes {
+    fn add(&mut self, other: &Sizes) {
+        self.paths += other.paths;
+        self.content_bytes += other.content_bytes;
+        self.stored_bytes += other.stored_bytes;
+    }
 }
 
 impl Summary {
+    /// Add one platform image's figures to an index's summary.
+    pub fn add(&mut self, part: &Summary) {
+        self.before.add(&part.before);
+        self.after.add(&part.after);
+        self.platforms.extend(part.platforms.iter().cloned());
+        self.layer_digest = part.layer_digest.clone();
+        self.manifest_digest = part.manifest_digest.clone();
+        let prefix = part
+            .platforms
+            .first()
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
+        self.warnings
+            .extend(part.warnings.iter().map(|w| format!("{prefix}{w}")));
+    }
+
     /// One line for stderr.
     pub fn line(&self) -> String {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -58,6 +85,11 @@ impl Summary {
             self.after.paths,
             self.seconds
         ) + &self.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default()
+            + &if self.platforms.is_empty() {
+                String::new()
+            } else {
+                format!("; index of {}", self.platforms.join(", "))
+            }
     }
 }
 
@@ -151,6 +183,17 @@ pub fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
         }
     }
     chain
+}
+
+/// `report.json` becomes `report.linux-arm64-v8.json` for one platform of an index.
+pub fn path_for_platform(path: &Path, platform: &crate::source::platform::Platform) -> PathBuf {
+    let tag = platform.to_string().replace('/', "-");
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{tag}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{tag}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Write the JSON report (atomically, like every other output).

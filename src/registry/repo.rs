@@ -220,15 +220,23 @@ impl Repo {
         Ok(())
     }
 
-    /// Put a manifest (or index) under the reference's tag.
-    pub fn push_manifest(&self, bytes: &[u8], media_type: &str) -> Result<()> {
+    /// Put a manifest (or index) under the reference's tag, or under its own
+    /// `digest` (the platform images an index lists).
+    pub fn push_manifest(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        digest: Option<&Digest>,
+    ) -> Result<()> {
         self.authorize(RegistryOperation::Push)?;
         let content_type = media_type
             .parse()
             .map_err(|e| Error::image(format!("media type {media_type:?}: {e}")))?;
+        let at = digest.map(|d| self.at(d));
+        let image = at.as_ref().unwrap_or(&self.reference);
         block_on(
             self.client
-                .push_manifest_raw(&self.reference, bytes.to_vec(), content_type),
+                .push_manifest_raw(image, bytes.to_vec(), content_type),
         )
         .map_err(|e| failed("uploading the manifest of", &self.name, e))?;
         Ok(())

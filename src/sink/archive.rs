@@ -10,9 +10,10 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::layout::{index_json, manifest_descriptor, write_atomically, OCI_LAYOUT};
-use super::OutputImage;
+use super::layout::{index_json, top_descriptor, write_atomically, OCI_LAYOUT};
+use super::Output;
 use crate::error::{Error, Result};
+use crate::source::BlobFile;
 
 pub enum Flavor<'a> {
     /// `oci-archive:PATH[:TAG]`
@@ -22,66 +23,72 @@ pub enum Flavor<'a> {
 }
 
 /// Write the archive to a temporary file beside `path`, then rename it over.
-pub fn write_atomic(path: &Path, image: &OutputImage, flavor: Flavor) -> Result<()> {
+pub fn write_atomic(path: &Path, out: &Output, flavor: Flavor) -> Result<()> {
     if path.is_dir() {
         return Err(Error::Usage(format!(
             "{}: is a directory, expected an archive file path",
             path.display()
         )));
     }
-    write_atomically(path, true, |w| write_archive(w, image, &flavor))
+    write_atomically(path, true, |w| write_archive(w, out, &flavor))
 }
 
-pub fn write_archive(w: &mut dyn Write, image: &OutputImage, flavor: &Flavor) -> io::Result<()> {
-    let b = image.blobs;
+/// A docker-archive holds one image (the sink checks); an OCI archive may
+/// hold the several images of an index.
+pub fn write_archive(w: &mut dyn Write, out: &Output, flavor: &Flavor) -> io::Result<()> {
     let (tag, docker_name) = match flavor {
         Flavor::Oci(tag) => (*tag, None),
         // containerd and Docker 25+ tag with the short tag plus the full name.
         Flavor::Docker(name) => (name.and_then(|n| n.rsplit_once(':').map(|(_, t)| t)), *name),
     };
-    let desc = manifest_descriptor(b, tag, docker_name).map_err(io::Error::other)?;
+    let desc = top_descriptor(out, tag, docker_name).map_err(io::Error::other)?;
     let index = index_json(vec![desc]).map_err(io::Error::other)?;
-    let config_member = format!("blobs/sha256/{}", b.config_digest.hex());
-    let layer_member = format!("blobs/sha256/{}", image.layer_digest.hex());
+    let member = |d: &crate::digest::Digest| format!("blobs/sha256/{}", d.hex());
+
+    // Every blob once, in name order: small JSON documents and layer files.
+    let mut blobs: Vec<(String, Blob)> = Vec::new();
+    for image in &out.images {
+        let b = image.blobs;
+        blobs.push((member(&b.config_digest), Blob::Bytes(&b.config)));
+        blobs.push((member(&b.manifest_digest), Blob::Bytes(&b.manifest)));
+        blobs.push((member(image.layer_digest), Blob::File(image.layer)));
+    }
+    if let Some(i) = out.index {
+        blobs.push((member(&i.digest), Blob::Bytes(&i.bytes)));
+    }
+    blobs.sort_by(|a, c| a.0.cmp(&c.0));
+    blobs.dedup_by(|a, c| a.0 == c.0);
 
     let mut tar = tar::Builder::new(w);
     dir(&mut tar, "blobs/")?;
     dir(&mut tar, "blobs/sha256/")?;
-    let mut blobs = vec![
-        (config_member.clone(), None),
-        (format!("blobs/sha256/{}", b.manifest_digest.hex()), None),
-        (layer_member.clone(), Some(image.layer)),
-    ];
-    blobs.sort_by(|a, c| a.0.cmp(&c.0));
-    for (member, layer) in blobs {
-        match layer {
-            Some(layer) => {
+    for (name, blob) in blobs {
+        match blob {
+            Blob::File(layer) => {
                 let mut h = file_header(layer.len());
-                let mut r = layer.reader();
-                tar.append_data(&mut h, &member, &mut r)?;
+                tar.append_data(&mut h, &name, &mut layer.reader())?;
             }
-            None => {
-                let data: &[u8] = if member == config_member {
-                    &b.config
-                } else {
-                    &b.manifest
-                };
-                file(&mut tar, &member, data)?;
-            }
+            Blob::Bytes(data) => file(&mut tar, &name, data)?,
         }
     }
     file(&mut tar, "index.json", &index)?;
     if let Flavor::Docker(name) = flavor {
+        let image = &out.images[0];
         let manifest = json!([{
-            "Config": config_member,
+            "Config": member(&image.blobs.config_digest),
             "RepoTags": name.map(|n| vec![n]).unwrap_or_default(),
-            "Layers": [layer_member],
+            "Layers": [member(image.layer_digest)],
         }]);
         file(&mut tar, "manifest.json", manifest.to_string().as_bytes())?;
     }
     file(&mut tar, "oci-layout", OCI_LAYOUT)?;
     tar.into_inner()?.flush()?;
     Ok(())
+}
+
+enum Blob<'a> {
+    Bytes(&'a [u8]),
+    File(&'a BlobFile),
 }
 
 fn file_header(size: u64) -> tar::Header {

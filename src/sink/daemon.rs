@@ -6,13 +6,13 @@
 use std::path::Path;
 
 use super::archive::{write_atomic, Flavor};
-use super::OutputImage;
+use super::Output;
 use crate::docker;
 use crate::error::{Error, Result};
 
-pub fn write(name: &str, image: &OutputImage, spool_dir: &Path) -> Result<()> {
+pub fn write(name: &str, out: &Output, spool_dir: &Path) -> Result<()> {
     let archive = spool_dir.join("docker-load.tar");
-    write_atomic(&archive, image, Flavor::Docker(Some(name)))?;
+    write_atomic(&archive, out, Flavor::Docker(Some(name)))?;
     let out = docker::run(&["load", "-i", &archive.to_string_lossy()])?;
     if !out.contains(name) {
         return Err(Error::Docker(format!(

@@ -5,41 +5,31 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use oci_spec::image::{
-    Arch, Descriptor, ImageIndex, ImageIndexBuilder, MediaType, Os, PlatformBuilder,
-};
+use oci_spec::image::{Descriptor, ImageIndex, MediaType};
 
-use super::{leftovers, OutputImage};
+use super::{leftovers, Output};
 use crate::error::{Error, IoContext, Result};
 use crate::source::BlobFile;
-use crate::write::ImageBlobs;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
-/// The index.json entry for the image, tagged `tag` (and, for archives that
-/// `docker load` reads, with the full image name containerd uses).
-pub fn manifest_descriptor(
-    blobs: &ImageBlobs,
+/// The index.json entry for the output, tagged `tag` (and, for archives
+/// that `docker load` reads, with the full image name containerd uses): the
+/// image manifest with its platform, or the image index of several.
+pub fn top_descriptor(
+    out: &Output,
     tag: Option<&str>,
     image_name: Option<&str>,
 ) -> Result<Descriptor> {
-    let mut d = crate::write::descriptor_of(
-        MediaType::ImageManifest,
-        blobs.manifest.len() as u64,
-        &blobs.manifest_digest,
-    )?;
-    let mut platform = PlatformBuilder::default()
-        .os(Os::from(blobs.os.as_str()))
-        .architecture(Arch::from(blobs.architecture.as_str()));
-    if let Some(v) = &blobs.variant {
-        platform = platform.variant(v.clone());
-    }
-    d.set_platform(Some(
-        platform
-            .build()
-            .map_err(|e| Error::image(format!("platform: {e}")))?,
-    ));
+    let mut d = match out.index {
+        Some(index) => crate::write::descriptor_of(
+            MediaType::ImageIndex,
+            index.bytes.len() as u64,
+            &index.digest,
+        )?,
+        None => out.images[0].blobs.descriptor()?,
+    };
     let mut ann = std::collections::HashMap::new();
     if let Some(t) = tag {
         ann.insert(REF_NAME.to_string(), t.to_string());
@@ -53,21 +43,14 @@ pub fn manifest_descriptor(
     Ok(d)
 }
 
-pub fn index_json(manifests: Vec<Descriptor>) -> Result<Vec<u8>> {
-    let index = ImageIndexBuilder::default()
-        .schema_version(2u32)
-        .media_type(MediaType::ImageIndex)
-        .manifests(manifests)
-        .build()
-        .map_err(|e| Error::image(format!("building index.json: {e}")))?;
-    serde_json::to_vec(&index).map_err(|e| Error::image(format!("serializing index.json: {e}")))
-}
+/// An OCI layout's index.json is an image index like any other.
+pub use crate::write::index_json;
 
 /// Write into `dir`: a new layout is built beside it and renamed into place;
 /// an existing layout gets the new blobs (each renamed into place) and then a
 /// new index.json in one rename, replacing any image with the same tag.
-pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<()> {
-    let ours = manifest_descriptor(image.blobs, tag, None)?;
+pub fn write_dir(dir: &Path, out: &Output, tag: Option<&str>) -> Result<()> {
+    let ours = top_descriptor(out, tag, None)?;
     // Runs writing into the same layout (or creating it) take turns: the
     // parent directory's lock covers the check, the merge and the rename, so
     // no run's tag is lost and no run finds a half-made layout.
@@ -94,7 +77,7 @@ pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<(
             .cloned()
             .collect();
         manifests.push(ours);
-        write_blobs(dir, image)?;
+        write_blobs(dir, out)?;
         return replace_file(&dir.join("index.json"), &index_json(manifests)?);
     }
     let is_empty_dir = dir.is_dir() && fs::read_dir(dir).at(dir)?.next().is_none();
@@ -110,7 +93,7 @@ pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<(
         .tempdir_in(&parent)
         .at(&parent)?;
     fs::write(tmp.path().join("oci-layout"), OCI_LAYOUT).at(tmp.path())?;
-    write_blobs(tmp.path(), image)?;
+    write_blobs(tmp.path(), out)?;
     fs::write(tmp.path().join("index.json"), index_json(vec![ours])?).at(tmp.path())?;
     // A temporary directory is private (0700); the layout is not.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).at(tmp.path())?;
@@ -125,17 +108,23 @@ pub fn write_dir(dir: &Path, image: &OutputImage, tag: Option<&str>) -> Result<(
     })
 }
 
-fn write_blobs(dir: &Path, image: &OutputImage) -> Result<()> {
+fn write_blobs(dir: &Path, out: &Output) -> Result<()> {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).at(&blobs)?;
-    let b = image.blobs;
-    put_blob(&blobs, b.config_digest.hex(), |w| w.write_all(&b.config))?;
-    put_blob(&blobs, b.manifest_digest.hex(), |w| {
-        w.write_all(&b.manifest)
-    })?;
-    put_blob(&blobs, image.layer_digest.hex(), |w| {
-        copy_blob(image.layer, w)
-    })
+    for image in &out.images {
+        let b = image.blobs;
+        put_blob(&blobs, b.config_digest.hex(), |w| w.write_all(&b.config))?;
+        put_blob(&blobs, b.manifest_digest.hex(), |w| {
+            w.write_all(&b.manifest)
+        })?;
+        put_blob(&blobs, image.layer_digest.hex(), |w| {
+            copy_blob(image.layer, w)
+        })?;
+    }
+    if let Some(index) = out.index {
+        put_blob(&blobs, index.digest.hex(), |w| w.write_all(&index.bytes))?;
+    }
+    Ok(())
 }
 
 pub fn copy_blob(blob: &BlobFile, w: &mut dyn Write) -> io::Result<()> {

@@ -12,40 +12,62 @@ pub use layout::{replace_file, write_atomically};
 
 use std::path::Path;
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::reference::ImageRef;
 use crate::source::BlobFile;
-use crate::write::ImageBlobs;
+use crate::write::{ImageBlobs, IndexBlob};
 
-/// Everything a sink writes: one layer blob plus config and manifest.
+/// One slim image: its layer blob plus config and manifest.
 pub struct OutputImage<'a> {
     pub blobs: &'a ImageBlobs,
     pub layer: &'a BlobFile,
     pub layer_digest: &'a crate::digest::Digest,
 }
 
+/// Everything a sink writes: one image, or the images of an index and the index.
+pub struct Output<'a> {
+    pub images: Vec<OutputImage<'a>>,
+    pub index: Option<&'a IndexBlob>,
+}
+
+impl Output<'_> {
+    /// Whether `target` can hold an image index: registries and OCI layouts
+    /// can; `docker load` archives and the engine take one image.
+    pub fn fits(target: &ImageRef) -> bool {
+        matches!(
+            target,
+            ImageRef::Registry { .. } | ImageRef::Oci { .. } | ImageRef::OciArchive { .. }
+        )
+    }
+}
+
 /// Write `image` to `target`; `spool_dir` holds temporary files (the archive
 /// handed to `docker load`). Returns a note for the summary (what a push uploaded).
 pub fn write(
     target: &ImageRef,
-    image: &OutputImage,
+    out: &Output,
     spool_dir: &Path,
     settings: &crate::registry::Settings,
 ) -> Result<Option<String>> {
     if let ImageRef::Registry { reference } = target {
-        return Ok(Some(
-            registry::write(reference, image, settings)?.describe(),
-        ));
+        return Ok(Some(registry::write(reference, out, settings)?.describe()));
+    }
+    if (out.index.is_some() || out.images.len() != 1) && !Output::fits(target) {
+        return Err(Error::Usage(format!(
+            "{target} holds one image, not the {} platforms of an index; choose one with --platform",
+            out.images.len()
+        )));
     }
     match target {
         ImageRef::Registry { .. } => unreachable!("handled above"),
-        ImageRef::Daemon { name } => daemon::write(name, image, spool_dir),
+        ImageRef::Daemon { name } => daemon::write(name, out, spool_dir),
         ImageRef::DockerArchive { path, name } => {
-            archive::write_atomic(path, image, archive::Flavor::Docker(name.as_deref()))
+            archive::write_atomic(path, out, archive::Flavor::Docker(name.as_deref()))
         }
-        ImageRef::Oci { dir, tag } => layout::write_dir(dir, image, tag.as_deref()),
+        ImageRef::Oci { dir, tag } => layout::write_dir(dir, out, tag.as_deref()),
         ImageRef::OciArchive { path, tag } => {
-            archive::write_atomic(path, image, archive::Flavor::Oci(tag.as_deref()))
+            archive::write_atomic(path, out, archive::Flavor::Oci(tag.as_deref()))
         }
     }?;
     Ok(None)

@@ -3,11 +3,12 @@
 //! once everything it points to is there, so a failed push leaves at most
 //! unreferenced blobs, which the registry's garbage collection removes.
 
-use super::OutputImage;
+use super::Output;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::registry::{Repo, Settings};
 use crate::source::BlobFile;
+use crate::write::OCI_INDEX;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -30,23 +31,31 @@ impl Pushed {
     }
 }
 
-pub fn write(reference: &str, image: &OutputImage, settings: &Settings) -> Result<Pushed> {
+/// Push every image's blobs and manifest, then (for several platforms) the
+/// index; the tag goes on the last document pushed.
+pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushed> {
     let repo = connect_for_push(reference, settings)?;
     let mut pushed = Pushed::default();
-    let b = image.blobs;
-    put_blob(
-        &repo,
-        image.layer_digest,
-        Upload::File(image.layer),
-        &mut pushed,
-    )?;
-    put_blob(
-        &repo,
-        &b.config_digest,
-        Upload::Bytes(&b.config),
-        &mut pushed,
-    )?;
-    repo.push_manifest(&b.manifest, OCI_MANIFEST)?;
+    for image in &out.images {
+        let b = image.blobs;
+        put_blob(
+            &repo,
+            image.layer_digest,
+            Upload::File(image.layer),
+            &mut pushed,
+        )?;
+        put_blob(
+            &repo,
+            &b.config_digest,
+            Upload::Bytes(&b.config),
+            &mut pushed,
+        )?;
+        let by_digest = out.index.is_some().then_some(&b.manifest_digest);
+        repo.push_manifest(&b.manifest, OCI_MANIFEST, by_digest)?;
+    }
+    if let Some(index) = out.index {
+        repo.push_manifest(&index.bytes, OCI_INDEX, None)?;
+    }
     Ok(pushed)
 }
 

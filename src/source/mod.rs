@@ -5,6 +5,7 @@ mod blob;
 mod daemon;
 mod docker_archive;
 mod oci_layout;
+pub mod platform;
 mod registry;
 
 pub use blob::{BlobFile, BlobStore, SliceReader, TarIndex};
@@ -90,6 +91,34 @@ impl Blob {
     }
 }
 
+/// Index media types: OCI image index and Docker manifest list.
+pub const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// Single-image manifest media types, OCI and Docker schema 2.
+pub const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// What a reference names: one image, or the images of an index that were asked for.
+pub struct Opened {
+    pub images: Vec<SourceImage>,
+    /// The reference named an index (so a target that can should get one).
+    pub from_index: bool,
+}
+
+impl Opened {
+    fn single(image: SourceImage) -> Self {
+        Opened {
+            images: vec![image],
+            from_index: false,
+        }
+    }
+}
+
 /// A manifest's layer descriptor: its digest and how it is compressed.
 pub(crate) fn layer_descriptor(d: &oci_spec::image::Descriptor) -> Result<(Digest, Compression)> {
     let digest = Digest::parse(d.digest().as_ref())?;
@@ -171,19 +200,25 @@ impl SourceImage {
     }
 }
 
-/// Open any source reference. `spool_dir` receives temporary copies that a
-/// transport needs (the Docker engine's `docker save` stream).
+/// Open any source reference; `want` says which images of an index to read.
+/// `spool_dir` receives temporary copies that a transport needs (the Docker
+/// engine's `docker save` stream).
 pub fn open(
     reference: &ImageRef,
     spool_dir: &Path,
     registry: &crate::registry::Settings,
-) -> Result<SourceImage> {
-    match reference {
-        ImageRef::Registry { reference } => registry::open(reference, registry),
-        ImageRef::Daemon { name } => daemon::open(name, spool_dir),
+    want: &platform::Want,
+) -> Result<Opened> {
+    let opened = match reference {
+        ImageRef::Registry { reference } => registry::open(reference, registry, want)?,
+        ImageRef::Daemon { name } => Opened::single(daemon::open(name, spool_dir)?),
         ImageRef::DockerArchive { path, name } => {
             let store = BlobStore::Tar(TarIndex::scan(path)?);
-            docker_archive::open(&store, name.as_deref(), &path.display().to_string())
+            Opened::single(docker_archive::open(
+                &store,
+                name.as_deref(),
+                &path.display().to_string(),
+            )?)
         }
         ImageRef::Oci { dir, tag } => {
             if !dir.join("index.json").is_file() {
@@ -196,11 +231,27 @@ pub fn open(
                 &BlobStore::Dir(dir.clone()),
                 tag.as_deref(),
                 &dir.display().to_string(),
-            )
+                want,
+            )?
         }
         ImageRef::OciArchive { path, tag } => {
             let store = BlobStore::Tar(TarIndex::scan(path)?);
-            oci_layout::open(&store, tag.as_deref(), &path.display().to_string())
+            oci_layout::open(&store, tag.as_deref(), &path.display().to_string(), want)?
+        }
+    };
+    // A single image asked for by platform must be that platform.
+    if let (false, platform::Want::These(wanted)) = (opened.from_index, want) {
+        let have = platform::Platform::of_config(&opened.images[0].config);
+        if !wanted.iter().any(|w| w.covers(&have)) {
+            return Err(Error::image(format!(
+                "{reference} is a single {have} image, not {}",
+                wanted
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
     }
+    Ok(opened)
 }

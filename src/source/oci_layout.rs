@@ -1,8 +1,9 @@
 //! The OCI image layout (image-spec `image-layout.md`), as a directory or a tar.
 
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
-use super::{BlobStore, SourceImage};
+use super::platform::{choose, Want};
+use super::{BlobStore, Opened, SourceImage};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 
@@ -12,15 +13,19 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Nested indexes deeper than this are refused (and a cycle is caught by it).
 const MAX_INDEX_DEPTH: usize = 8;
 
-pub fn open(store: &BlobStore, tag: Option<&str>, name: &str) -> Result<SourceImage> {
+pub fn open(store: &BlobStore, tag: Option<&str>, name: &str, want: &Want) -> Result<Opened> {
     let index_file = store.open("index.json")?;
     let mut raw = Vec::new();
     std::io::Read::read_to_end(&mut index_file.reader(), &mut raw).at(&index_file.name)?;
     let index = ImageIndex::from_reader(&raw[..])
         .map_err(|e| Error::image(format!("{name}: invalid index.json: {e}")))?;
     let top = pick_by_tag(index.manifests(), tag, name)?;
-    let manifest = resolve_manifest(store, top, 0)?;
-    read_manifest(store, &manifest)
+    let (manifests, from_index) = resolve(store, top, want, 0)?;
+    let images = manifests
+        .iter()
+        .map(|m| read_manifest(store, m))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Opened { images, from_index })
 }
 
 /// Choose the index entry that a tag names, or the only one when no tag is given.
@@ -65,9 +70,15 @@ fn pick_by_tag<'a>(
     }
 }
 
-/// Follow nested indexes (manifest lists) down to one image manifest, picking
-/// the platform this machine runs.
-fn resolve_manifest(store: &BlobStore, desc: &Descriptor, depth: usize) -> Result<ImageManifest> {
+/// Follow an entry down to image manifests: an index (or Docker manifest
+/// list, nested or not) gives the images `want` selects. Returns them and
+/// whether an index was crossed.
+fn resolve(
+    store: &BlobStore,
+    desc: &Descriptor,
+    want: &Want,
+    depth: usize,
+) -> Result<(Vec<ImageManifest>, bool)> {
     if depth > MAX_INDEX_DEPTH {
         return Err(Error::image(format!(
             "image index nesting deeper than {MAX_INDEX_DEPTH} (a cycle?) at {}",
@@ -77,63 +88,24 @@ fn resolve_manifest(store: &BlobStore, desc: &Descriptor, depth: usize) -> Resul
     let digest = Digest::parse(desc.digest().as_ref())?;
     let blob = store.open_blob(&digest)?;
     let raw = blob.read_verified(&digest, Some(desc.size()), "manifest")?;
-    match desc.media_type() {
-        MediaType::ImageIndex => {
-            let index = ImageIndex::from_reader(&raw[..])
-                .map_err(|e| Error::image(format!("image index {digest}: {e}")))?;
-            let chosen = pick_platform(index.manifests(), &digest)?;
-            resolve_manifest(store, chosen, depth + 1)
+    let media_type = desc.media_type().to_string();
+    if super::INDEX_TYPES.contains(&media_type.as_str()) {
+        let index = ImageIndex::from_reader(&raw[..])
+            .map_err(|e| Error::image(format!("image index {digest}: {e}")))?;
+        let mut images = Vec::new();
+        for chosen in choose(index.manifests(), want, &digest)? {
+            images.extend(resolve(store, chosen, want, depth + 1)?.0);
         }
-        MediaType::ImageManifest => ImageManifest::from_reader(&raw[..])
-            .map_err(|e| Error::image(format!("image manifest {digest}: {e}"))),
-        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.list.v2+json" => {
-            let index = ImageIndex::from_reader(&raw[..])
-                .map_err(|e| Error::image(format!("manifest list {digest}: {e}")))?;
-            let chosen = pick_platform(index.manifests(), &digest)?;
-            resolve_manifest(store, chosen, depth + 1)
-        }
-        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.v2+json" => {
-            ImageManifest::from_reader(&raw[..])
-                .map_err(|e| Error::image(format!("image manifest {digest}: {e}")))
-        }
-        other => Err(Error::image(format!(
-            "{digest}: unsupported manifest media type {other}"
-        ))),
+        return Ok((images, true));
     }
-}
-
-/// The GOARCH name of the machine we run on, as used in OCI platforms.
-pub fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
+    if super::MANIFEST_TYPES.contains(&media_type.as_str()) {
+        let manifest = ImageManifest::from_reader(&raw[..])
+            .map_err(|e| Error::image(format!("image manifest {digest}: {e}")))?;
+        return Ok((vec![manifest], false));
     }
-}
-
-pub(super) fn pick_platform<'a>(
-    entries: &'a [Descriptor],
-    index: &Digest,
-) -> Result<&'a Descriptor> {
-    if let [one] = entries {
-        return Ok(one);
-    }
-    let arch = host_architecture();
-    entries
-        .iter()
-        .find(|d| {
-            d.platform().as_ref().is_some_and(|p| {
-                p.os().to_string() == "linux" && p.architecture().to_string() == arch
-            })
-        })
-        .ok_or_else(|| {
-            Error::image(format!(
-                "image index {index} has no linux/{arch} image among {} entries",
-                entries.len()
-            ))
-        })
+    Err(Error::image(format!(
+        "{digest}: unsupported manifest media type {media_type}"
+    )))
 }
 
 fn read_manifest(store: &BlobStore, manifest: &ImageManifest) -> Result<SourceImage> {

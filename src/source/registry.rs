@@ -7,41 +7,44 @@ use std::sync::Arc;
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 
-use super::{Blob, BlobFile, SourceImage};
+use super::platform::{choose, Want};
+use super::{Blob, BlobFile, Opened, SourceImage, INDEX_TYPES, MANIFEST_TYPES};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::registry::{Repo, Settings};
 
-/// The two index media types (OCI and Docker manifest list).
-pub const INDEX_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-
 /// Largest image config we accept.
 const MAX_CONFIG: u64 = 16 << 20;
 
-pub fn open(reference: &str, settings: &Settings) -> Result<SourceImage> {
+pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened> {
     let repo = Arc::new(Repo::connect(reference, settings)?);
-    let mut fetched = repo.manifest(None)?;
-    if INDEX_TYPES.contains(&fetched.media_type.as_str()) {
-        let index = ImageIndex::from_reader(&fetched.bytes[..]).map_err(|e| {
-            Error::image(format!(
-                "{}: image index {}: {e}",
-                repo.name, fetched.digest
-            ))
-        })?;
-        let chosen = super::oci_layout::pick_platform(index.manifests(), &fetched.digest)?;
-        let digest = Digest::parse(chosen.digest().as_ref())?;
-        fetched = repo.manifest(Some(&digest))?;
-        if INDEX_TYPES.contains(&fetched.media_type.as_str()) {
-            return Err(Error::image(format!(
-                "{}: nested image index {digest} is not supported",
-                repo.name
-            )));
-        }
+    let top = repo.manifest(None)?;
+    if !INDEX_TYPES.contains(&top.media_type.as_str()) {
+        return Ok(Opened {
+            images: vec![image_of(&repo, &top.bytes, &top.digest)?],
+            from_index: false,
+        });
     }
-    image_of(&repo, &fetched.bytes, &fetched.digest)
+    let index = ImageIndex::from_reader(&top.bytes[..])
+        .map_err(|e| Error::image(format!("{}: image index {}: {e}", repo.name, top.digest)))?;
+    let images = choose(index.manifests(), want, &top.digest)?
+        .into_iter()
+        .map(|chosen| {
+            let digest = Digest::parse(chosen.digest().as_ref())?;
+            let fetched = repo.manifest(Some(&digest))?;
+            if !MANIFEST_TYPES.contains(&fetched.media_type.as_str()) {
+                return Err(Error::image(format!(
+                    "{}: index entry {digest} is a {}, not an image manifest (nested indexes are read from OCI layouts only)",
+                    repo.name, fetched.media_type
+                )));
+            }
+            image_of(&repo, &fetched.bytes, &fetched.digest)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Opened {
+        images,
+        from_index: true,
+    })
 }
 
 /// The image a manifest describes, its layers left in the registry.

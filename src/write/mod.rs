@@ -2,10 +2,12 @@
 //! the source's runtime settings, and a manifest.
 
 mod config;
+mod index;
 mod layer;
 mod pgzip;
 
 pub use config::{descriptor_of, slim_config, ImageBlobs};
+pub use index::{index_json, index_of, IndexBlob, OCI_INDEX};
 pub use layer::{write_layer, WrittenLayer};
 pub use pgzip::{ParallelGz, MAX_LEVEL};
 
