@@ -43,6 +43,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             },
             &spool,
             &Default::default(),
+            &slimify::source::platform::Want::All,
         );
     }
 });
