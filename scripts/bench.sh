@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
 # Usage: scripts/bench.sh            timing: slimify against the floor and peers
 #        scripts/bench.sh results    sizes: fat vs slim image of each fixture
+#        scripts/bench.sh batch      timing: `slimify batch` vs one run per image
 #
 # `results` slims every fixture image by tracing (BENCH_FIXTURES, default the
 # C, Go, Python, Node, Java, shell and Perl fixtures), runs fat and slim
 # image side by side with --network none, and prints a Markdown table: fat
 # and slim size (docker image inspect), ratio, slimify's seconds, and whether
 # the output was identical. It exits non-zero if any output differs.
+#
+# `batch` builds 20 small Python apps on one shared fat base (benches/batch-app:
+# slimify-bench/batch-app-N:<hash>, cached like fixture.sh; the base's big
+# layer has the same diff_id in all of them), starts a private docker-registry
+# on a free loopback port in a temp dir, skopeo-copies the images there (from
+# one `docker save` of them all) as batch-app-N:fat, and times, from and to
+# that registry (--insecure-registry):
+#   floor        gzip -dc of every distinct layer blob of the 20 images once
+#                (the base layer once + the small app layers); floor-pigz too
+#   single       20 separate `slimify docker://REG/batch-app-N:fat -o
+#                docker://REG/batch-app-N:single`, one after the other (sum)
+#   batch-jJ     one `slimify batch LIST --jobs J` (J in 1 2 4), targets
+#                docker://REG/batch-app-N:batch
+# Before each run the outputs of earlier runs (manifests and their blobs) are
+# deleted from the registry, so every run pushes its whole output. It prints
+# seconds, the ratio to batch-j2 and the max RSS (/usr/bin/time %M) of each
+# case, pulls batch-app-N:single and :batch (N = BENCH_BATCH_CHECK, default 7)
+# into the engine and runs them beside the fat image (--network none), then
+# prints `batch speedup over single runs: X.XXx (target >= 3x)`. It exits
+# non-zero if the speedup (single / batch-j2) is below 3 or an output differs.
+# Environment for `batch`: BENCH_BATCH_RUNS (runs per case, median; default
+# 1), BENCH_BATCH_IMAGES (default 20), BENCH_BATCH_JOBS (default "1 2 4", must
+# hold 2), BENCH_BATCH_CHECK; BENCH_SLIMIFY_EXTRA applies to every slimify run.
 #
 # Benchmarks slimify on the demo image (fixtures/demo, ~480 MB) against the
 # physical floor and a peer. The image is exported once to an OCI layout with
@@ -89,6 +113,335 @@ results() {
 }
 if [[ ${1:-} == results ]]; then
     results
+    exit
+fi
+
+# `batch`: 20 small apps sharing one fat base, slimmed from a loopback
+# registry one invocation per image and with `slimify batch`.
+B_REG_PID="" B_REG="" B_WORK="" B_CHECK_TAGS=()
+batch_cleanup() {
+    if [[ -n $B_REG_PID ]]; then
+        kill "$B_REG_PID" 2>/dev/null || true
+        wait "$B_REG_PID" 2>/dev/null || true
+    fi
+    if [[ ${#B_CHECK_TAGS[@]} -gt 0 ]]; then
+        docker rmi -f "${B_CHECK_TAGS[@]}" >/dev/null 2>&1 || true
+    fi
+    if [[ -n $B_WORK ]]; then rm -rf "$B_WORK"; fi
+}
+
+# Builds (or reuses) slimify-bench/batch-app-N:<hash> for N=1..$1 from
+# benches/batch-app (Dockerfile + app.py, base recipe in ./base) and fills
+# B_IMAGES. <hash>: sha256 of the base tag and every file of the directory.
+batch_images() {
+    local count=$1 dir=$ROOT/benches/batch-app base_name base_pkgs base_tag hash n tag cache logfile built=0 t0
+    [[ -f $dir/Dockerfile && -f $dir/base ]] || die "$dir/{Dockerfile,base} missing"
+    read -r base_name base_pkgs _ <"$dir/base" || true
+    [[ -n ${base_name:-} && -n ${base_pkgs:-} ]] || die "$dir/base must be one line 'BASENAME pkg1,pkg2,...'"
+    base_tag=$(scripts/base-image.sh "$base_name" "$base_pkgs")
+    [[ -n $base_tag ]] || die "base-image.sh printed no tag"
+    hash=$(bash scripts/content-hash.sh "$dir" "$base_tag")
+    cache=${SLIMIFY_CACHE:-$HOME/.cache/slimify}
+    mkdir -p "$cache/locks" "$cache/logs"
+    logfile="$cache/logs/bench-batch-app-$hash.log"
+    exec 8>"$cache/locks/bench-batch-app.lock"
+    flock -w 3600 8 || die "timed out waiting for $cache/locks/bench-batch-app.lock"
+    B_IMAGES=()
+    t0=$(date +%s)
+    for ((n = 1; n <= count; n++)); do
+        tag="slimify-bench/batch-app-$n:$hash"
+        if ! docker image inspect "$tag" >/dev/null 2>&1; then
+            [[ $built -gt 0 ]] || log "building slimify-bench/batch-app-{1..$count}:$hash on $base_tag (log: $logfile) ..."
+            DOCKER_BUILDKIT=0 docker build --network none --rm --force-rm \
+                --build-arg "BASE=$base_tag" --build-arg "N=$n" -t "$tag" "$dir" >>"$logfile" 2>&1 \
+                || { tail -n 30 "$logfile" >&2; die "docker build of batch-app-$n failed (log: $logfile)"; }
+            built=$((built + 1))
+        fi
+        B_IMAGES+=("$tag")
+    done
+    exec 8>&-
+    log "images: $built built in $(( $(date +%s) - t0 )) s, $((count - built)) reused (slimify-bench/batch-app-N:$hash)"
+}
+
+# Starts /usr/bin/docker-registry on a free loopback port, storage in
+# $B_WORK/registry (deletes enabled); sets B_REG (HOST:PORT) and B_REG_PID.
+batch_registry() {
+    local i port v unset_env=()
+    for v in $(compgen -e); do
+        if [[ $v == REGISTRY_* ]]; then unset_env+=(-u "$v"); fi
+    done
+    mkdir -p "$B_WORK/registry"
+    for _ in 1 2 3 4 5; do
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        cat >"$B_WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $B_WORK/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+        env "${unset_env[@]}" /usr/bin/docker-registry serve "$B_WORK/registry.yml" >>"$B_WORK/registry.log" 2>&1 &
+        B_REG_PID=$!
+        for ((i = 0; i < 100; i++)); do
+            if curl --noproxy '*' -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null \
+                && kill -0 "$B_REG_PID" 2>/dev/null; then
+                B_REG=127.0.0.1:$port
+                log "registry on $B_REG (pid $B_REG_PID, storage $B_WORK/registry)"
+                return 0
+            fi
+            kill -0 "$B_REG_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$B_REG_PID" 2>/dev/null || true
+        wait "$B_REG_PID" 2>/dev/null || true
+        B_REG_PID=""
+    done
+    tail -n 20 "$B_WORK/registry.log" >&2 || true
+    die "docker-registry did not start"
+}
+
+# Registry helper: `layers COUNT` prints the blob file of every distinct layer
+# of the batch-app-N:fat manifests; `clean COUNT` deletes every other tag's
+# manifest and the blobs it references (except those of :fat), so each case
+# pushes its whole output again rather than finding the previous case's blobs.
+batch_reg_py() {
+    python3 - "$B_REG" "$B_WORK/registry" "$@" <<'EOF'
+import json, os, sys, urllib.request
+reg, root, mode, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ACCEPT = ", ".join([
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+def call(method, path, accept=None):
+    req = urllib.request.Request("http://%s/v2/%s" % (reg, path), method=method)
+    if accept:
+        req.add_header("Accept", accept)
+    return http.open(req)
+def manifest(repo, ref):
+    with call("GET", "%s/manifests/%s" % (repo, ref), ACCEPT) as r:
+        return r.headers["Docker-Content-Digest"], json.load(r)
+def blobs(m):
+    return [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]
+if mode == "layers":
+    seen = []
+    for n in range(1, count + 1):
+        _, m = manifest("batch-app-%d" % n, "fat")
+        for l in m["layers"]:
+            if "gzip" not in l["mediaType"]:
+                sys.exit("layer %s is not gzip: %s" % (l["digest"], l["mediaType"]))
+            if l["digest"] not in seen:
+                seen.append(l["digest"])
+    for d in seen:
+        algo, hexd = d.split(":", 1)
+        print(os.path.join(root, "docker/registry/v2/blobs", algo, hexd[:2], hexd, "data"))
+elif mode == "clean":
+    for n in range(1, count + 1):
+        repo = "batch-app-%d" % n
+        with call("GET", "%s/tags/list" % repo) as r:
+            tags = json.load(r).get("tags") or []
+        keep = set(blobs(manifest(repo, "fat")[1]))
+        for tag in tags:
+            if tag == "fat":
+                continue
+            try:
+                digest, m = manifest(repo, tag)
+            except urllib.error.HTTPError as e:
+                if e.code == 404:
+                    continue   # its manifest went with an earlier tag's
+                raise
+            for b in blobs(m):
+                if b not in keep:
+                    try:
+                        call("DELETE", "%s/blobs/%s" % (repo, b)).close()
+                    except urllib.error.HTTPError as e:
+                        if e.code != 404:
+                            raise
+            call("DELETE", "%s/manifests/%s" % (repo, digest)).close()
+else:
+    sys.exit("unknown mode " + mode)
+EOF
+}
+
+# Pulls docker://$B_REG/batch-app-$1:$2 into the engine and checks that it
+# prints what the fat image prints ($3); appends a line to $B_WORK/checks.
+batch_check() {
+    local n=$1 tag=$2 fat_out=$3 img out size verdict=identical
+    img="slimify-bench/batch-check:$tag-$$"
+    B_CHECK_TAGS+=("$img")
+    skopeo copy --quiet --src-tls-verify=false "docker://$B_REG/batch-app-$n:$tag" "docker-daemon:$img" \
+        || die "cannot pull docker://$B_REG/batch-app-$n:$tag"
+    out=$(docker run --rm --network none "$img" 2>&1) || true
+    size=$(docker image inspect -f '{{.Size}}' "$img")
+    [[ $out == "$fat_out" ]] || verdict=DIFFERENT
+    printf 'check batch-app-%s:%s: %s MB, output %s\n' "$n" "$tag" "$(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1e6}')" "$verdict" \
+        >>"$B_WORK/checks"
+    if [[ $verdict != identical ]]; then
+        printf -- '--- fat:\n%s\n--- %s:\n%s\n' "$fat_out" "$tag" "$out" >>"$B_WORK/checks"
+    fi
+    docker rmi -f "$img" >/dev/null 2>&1 || true
+}
+
+# Runs "$@" under /usr/bin/time; appends "SECONDS MAXRSS_KB" to $B_WORK/last.
+batch_time() {
+    local t0 t1 status=0
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$B_WORK/rss" "$@" || status=$?
+    t1=$(date +%s.%N)
+    [[ $status -eq 0 ]] || return "$status"
+    printf '%s %s\n' "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}')" "$(tail -n 1 "$B_WORK/rss")" >>"$B_WORK/last"
+}
+
+batch() {
+    [[ $have_slimify == 1 ]] || die "batch needs the slimify binary $SLIMIFY"
+    local tool count runs check_n jobs_list start n r j t0 t1 fat_out failed=0 speedup
+    for tool in curl flock /usr/bin/docker-registry /usr/bin/time; do
+        command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
+    done
+    count=${BENCH_BATCH_IMAGES:-20}
+    runs=${BENCH_BATCH_RUNS:-1}
+    check_n=${BENCH_BATCH_CHECK:-7}
+    read -r -a jobs_list <<<"${BENCH_BATCH_JOBS:-1 2 4}"
+    [[ $count =~ ^[1-9][0-9]*$ ]] || die "BENCH_BATCH_IMAGES must be a positive integer"
+    [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_BATCH_RUNS must be a positive integer"
+    [[ $check_n =~ ^[1-9][0-9]*$ && $check_n -le $count ]] || die "BENCH_BATCH_CHECK must be in 1..$count"
+    [[ " ${jobs_list[*]} " == *" 2 "* ]] || die "BENCH_BATCH_JOBS must include 2 (the reference case)"
+    start=$(date +%s.%N)
+
+    B_WORK=$(mktemp -d "${TMPDIR:-/tmp}/slimify-bench-batch.XXXXXX")
+    trap batch_cleanup EXIT
+    trap 'exit 130' INT TERM
+
+    batch_images "$count"
+    batch_registry
+
+    # One `docker save` of all images (the engine writes the shared base once;
+    # a docker-daemon: source per image would save it 20 times), then a copy
+    # per image: skopeo compresses the base once and mounts it into the other
+    # repositories.
+    t0=$(date +%s.%N)
+    docker save -o "$B_WORK/fat.tar" "${B_IMAGES[@]}" || die "docker save failed"
+    for ((n = 1; n <= count; n++)); do
+        skopeo copy --quiet --dest-tls-verify=false \
+            "docker-archive:$B_WORK/fat.tar:${B_IMAGES[$((n - 1))]}" "docker://$B_REG/batch-app-$n:fat" \
+            || die "skopeo copy of ${B_IMAGES[$((n - 1))]} to the registry failed"
+    done
+    rm -f "$B_WORK/fat.tar"
+    t1=$(date +%s.%N)
+    log "pushed $count fat images to $B_REG in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
+
+    local layers=()
+    mapfile -t layers < <(batch_reg_py layers "$count")
+    [[ ${#layers[@]} -gt 0 ]] || die "no layers found in the registry"
+    local compressed uncompressed
+    compressed=$(stat -c %s "${layers[@]}" | awk '{s += $1} END {print s}')
+    uncompressed=$(gzip -dc "${layers[@]}" | wc -c)
+
+    for ((n = 1; n <= count; n++)); do
+        printf 'docker://%s/batch-app-%d:fat docker://%s/batch-app-%d:batch\n' "$B_REG" "$n" "$B_REG" "$n"
+    done >"$B_WORK/list"
+
+    fat_out=$(docker run --rm --network none "${B_IMAGES[$((check_n - 1))]}" 2>&1) \
+        || die "the fat image ${B_IMAGES[$((check_n - 1))]} failed to run"
+
+    # Each case: RUNS times, the output tags of every earlier run deleted first.
+    # Rows of $B_WORK/results.tsv: case <TAB> seconds <TAB> max RSS KB
+    : >"$B_WORK/results.tsv"
+    : >"$B_WORK/checks"
+    local case_name secs rss
+    record() {   # case: median seconds and max RSS of the lines in $B_WORK/runs
+        secs=$(cut -d' ' -f1 "$B_WORK/runs" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+        rss=$(awk '$2 != "-" && $2 + 0 > m {m = $2 + 0} END {print m ? m : "-"}' "$B_WORK/runs")
+        log "$1: $(cut -d' ' -f1 "$B_WORK/runs" | xargs printf '%.2f ')s -> median $secs, max RSS $rss KB"
+        printf '%s\t%s\t%s\n' "$1" "$secs" "$rss" >>"$B_WORK/results.tsv"
+    }
+
+    # The floor: each distinct layer blob decompressed once.
+    local tool_name
+    for tool_name in gzip pigz; do
+        command -v "$tool_name" >/dev/null || continue
+        : >"$B_WORK/runs"
+        for ((r = 1; r <= runs; r++)); do
+            t0=$(date +%s.%N)
+            "$tool_name" -dc "${layers[@]}" >/dev/null
+            t1=$(date +%s.%N)
+            awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f -\n", b - a}' >>"$B_WORK/runs"
+        done
+        case_name=floor
+        [[ $tool_name == gzip ]] || case_name=floor-pigz
+        record "$case_name"
+    done
+
+    # Single runs: one slimify per image, one after the other.
+    : >"$B_WORK/runs"
+    for ((r = 1; r <= runs; r++)); do
+        batch_reg_py clean "$count"
+        : >"$B_WORK/last"
+        for ((n = 1; n <= count; n++)); do
+            batch_time "$SLIMIFY" "docker://$B_REG/batch-app-$n:fat" -o "docker://$B_REG/batch-app-$n:single" \
+                --insecure-registry "$B_REG" "${EXTRA[@]}" >>"$B_WORK/single.log" 2>&1 \
+                || { tail -n 20 "$B_WORK/single.log" >&2; die "slimify failed on batch-app-$n"; }
+        done
+        awk '{s += $1; if ($2 > m) m = $2} END {printf "%.6f %d\n", s, m}' "$B_WORK/last" >>"$B_WORK/runs"
+        if [[ $r -eq 1 ]]; then batch_check "$check_n" single "$fat_out"; fi
+    done
+    record single
+
+    # slimify batch, for each --jobs.
+    for j in "${jobs_list[@]}"; do
+        : >"$B_WORK/runs"
+        for ((r = 1; r <= runs; r++)); do
+            batch_reg_py clean "$count"
+            : >"$B_WORK/last"
+            batch_time "$SLIMIFY" batch "$B_WORK/list" --jobs "$j" --insecure-registry "$B_REG" "${EXTRA[@]}" \
+                >"$B_WORK/batch-j$j.out" 2>>"$B_WORK/batch.log" \
+                || { cat "$B_WORK/batch-j$j.out" >&2; tail -n 20 "$B_WORK/batch.log" >&2; die "slimify batch --jobs $j failed"; }
+            cat "$B_WORK/last" >>"$B_WORK/runs"
+            log "batch --jobs $j: $(tail -n 1 "$B_WORK/batch-j$j.out")"
+            if [[ $r -eq 1 && $j == 2 ]]; then batch_check "$check_n" batch "$fat_out"; fi
+        done
+        record "batch-j$j"
+    done
+
+    python3 - "$B_WORK/results.tsv" "$count" "${#layers[@]}" "$compressed" "$uncompressed" "$runs" \
+        "$(tail -n 1 "$B_WORK/batch-j2.out")" <<'EOF'
+import sys
+results, count, nlayers, comp, uncomp, runs, summary = sys.argv[1:8]
+rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
+ref = float(dict((r[0], r[1]) for r in rows)["batch-j2"])
+mb = lambda b: "%.1f MB" % (int(b) / 1e6)
+print()
+print("%s images batch-app-1..%s on one base: %s distinct layers, %s compressed (gzip), %s uncompressed (tar)"
+      % (count, count, nlayers, mb(comp), mb(uncomp)))
+print("batch --jobs 2: %s" % summary)
+print("median of %s run(s); single = sum of %s invocations, its RSS the largest one's" % (runs, count))
+print()
+print("%-12s %10s %12s %12s" % ("case", "seconds", "x batch-j2", "max RSS MB"))
+for name, secs, rss in rows:
+    rss_s = "%.0f" % (int(rss) / 1024) if rss not in ("-", "") else "-"
+    print("%-12s %10.2f %12.2f %12s" % (name, float(secs), float(secs) / ref, rss_s))
+EOF
+    echo
+    cat "$B_WORK/checks"
+    if grep -q DIFFERENT "$B_WORK/checks"; then failed=1; fi
+    speedup=$(awk -F '\t' '$1 == "single" {s = $2} $1 == "batch-j2" {b = $2} END {printf "%.2f", s / b}' "$B_WORK/results.tsv")
+    printf 'batch speedup over single runs: %sx (target >= 3x)\n' "$speedup"
+    log "batch subcommand took $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}') s"
+    if awk -v s="$speedup" 'BEGIN {exit !(s < 3)}'; then
+        log "speedup $speedup is below 3x"
+        failed=1
+    fi
+    return "$failed"
+}
+if [[ ${1:-} == batch ]]; then
+    batch
     exit
 fi
 

@@ -38,20 +38,7 @@ base_tag=$("$here/base-image.sh" "$base_name" "$base_pkgs")
 
 # Content hash: base tag, then for each file (sorted, NUL-safe) its relative
 # path, permission bits and content digest.
-hash=$(
-    {
-        printf 'base=%s\n' "$base_tag"
-        cd "$dir"
-        find . \( -type f -o -type l \) -print0 | LC_ALL=C sort -z |
-            while IFS= read -r -d '' f; do
-                if [[ -L $f ]]; then
-                    printf '%s\tlink\t%s\n' "$f" "$(readlink "$f")"
-                else
-                    printf '%s\t%s\t%s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"
-                fi
-            done
-    } | sha256sum | cut -c1-12
-)
+hash=$(bash "$here/content-hash.sh" "$dir" "$base_tag")
 tag="slimify-fixture/$name:$hash"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
