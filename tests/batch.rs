@@ -94,7 +94,7 @@ fn batch_shares_layers_reports_every_image_and_fails_on_any_failure() {
     assert_eq!(images.len(), 4);
     assert!(images[3]["error"].as_str().unwrap().contains("nope"));
     for image in &images[..3] {
-        let name = image["report"].as_str().unwrap();
+        let name = image["reports"][0].as_str().unwrap();
         let r: serde_json::Value =
             serde_json::from_slice(&std::fs::read(reports.join(name)).unwrap()).unwrap();
         assert!(!r["kept"].as_array().unwrap().is_empty(), "{name}");
@@ -188,4 +188,46 @@ fn cache_dir_serves_a_later_run_and_survives_damage() {
     let (third, still) = run("three");
     assert_eq!(third, 3);
     assert_eq!(digest, still);
+}
+
+/// examples/slimify-batch-job.yaml stays true: its shard count matches its
+/// completions, and slimify accepts every flag it passes.
+#[test]
+fn kubernetes_example_matches_the_cli() {
+    let manifest =
+        std::fs::read_to_string(util::repo().join("examples/slimify-batch-job.yaml")).unwrap();
+    let completions: u32 = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions:"))
+        .and_then(|v| v.split('#').next())
+        .map(|v| v.trim().parse().unwrap())
+        .expect("completions");
+    assert!(manifest.contains("completionMode: Indexed"));
+    assert!(
+        manifest.contains(&format!(
+            "--shard \"$((JOB_COMPLETION_INDEX + 1))/{completions}\""
+        )),
+        "--shard must be I/{completions}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().display().to_string();
+    let out = batch(&[
+        &format!("{dir}/missing-list.txt"),
+        "--shard",
+        &format!("{completions}/{completions}"),
+        "--jobs",
+        "2",
+        "--cache-dir",
+        &dir,
+        "--report",
+        &dir,
+        "--tmp-dir",
+        &dir,
+    ]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.starts_with("error: ") && err.contains("missing-list.txt"),
+        "{err}"
+    );
 }

@@ -147,6 +147,16 @@ fn tls_registry_with_basic_auth() {
     );
     assert_runs_like(&reg, "team/c-app:slim", &fat);
 
+    // No error line ever carries the password.
+    for bad in [
+        &["--creds", &wrong][..],
+        &["--cert-dir", &ca, "--creds", &wrong][..],
+        &["--creds", &creds][..],
+    ] {
+        let (_, err) = slimify_env(&base(bad), &no_config);
+        assert!(!err.contains(&password), "{err}");
+    }
+
     // Credentials from a Docker config file: an `auths` entry...
     let config = tempfile::tempdir().unwrap();
     let auth = util::sh(Command::new("python3").args([

@@ -40,8 +40,9 @@ pub struct Outcome {
     pub job: Job,
     pub result: std::result::Result<Summary, String>,
     pub seconds: f64,
-    /// The report written for it, relative to the report directory.
-    pub report: Option<String>,
+    /// The reports written for it (one per platform of an index), relative
+    /// to the report directory.
+    pub reports: Vec<String>,
 }
 
 /// What a whole batch did.
@@ -141,9 +142,24 @@ fn one(batch: &Batch, job: &Job, cache: &LayerCache) -> Outcome {
         .map(|(name, dir)| dir.join(name));
     opts.ui = Ui::silent();
     let result = crate::slim_with(&opts, Some(cache)).map_err(|e| e.to_string());
+    // An index's images are reported one file per platform.
+    let reports = match (&result, report) {
+        (Ok(s), Some(name)) if !s.platforms.is_empty() => s
+            .platforms
+            .iter()
+            .filter_map(|p| crate::source::platform::Platform::parse(p).ok())
+            .map(|p| {
+                crate::report::path_for_platform(Path::new(&name), &p)
+                    .display()
+                    .to_string()
+            })
+            .collect(),
+        (Ok(_), Some(name)) => vec![name],
+        _ => vec![],
+    };
     Outcome {
         job: job.clone(),
-        report: report.filter(|_| result.is_ok()),
+        reports,
         result,
         seconds: seconds(started.elapsed()),
     }

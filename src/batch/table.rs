@@ -132,7 +132,7 @@ pub fn summary_json(f: &Finished) -> Vec<u8> {
                     v["before"] = json!(s.before);
                     v["after"] = json!(s.after);
                     v["manifest_digest"] = json!(s.manifest_digest);
-                    v["report"] = json!(o.report);
+                    v["reports"] = json!(o.reports);
                 }
                 Err(e) => v["error"] = json!(e),
             }

@@ -35,6 +35,9 @@ pub struct Repo {
     client: Client,
     reference: Reference,
     auth: RegistryAuth,
+    /// Operations already logged in for: oci-client renews an expired token
+    /// by itself once it holds the credentials.
+    authorized: std::sync::Mutex<Vec<RegistryOperation>>,
     /// `docker://...` as the user wrote it, for messages.
     pub name: String,
 }
@@ -74,6 +77,7 @@ impl Repo {
             client,
             reference,
             auth,
+            authorized: Default::default(),
             name,
         };
         Ok(repo)
@@ -92,10 +96,16 @@ impl Repo {
         self.reference.clone_with_digest(digest.to_string())
     }
 
-    /// Log in for `op` (a token for token-auth registries; basic credentials otherwise).
+    /// Log in for `op` (a token for token-auth registries; basic credentials
+    /// otherwise), once per operation.
     fn authorize(&self, op: RegistryOperation) -> Result<()> {
+        let mut done = self.authorized.lock().unwrap_or_else(|p| p.into_inner());
+        if done.contains(&op) {
+            return Ok(());
+        }
         block_on(self.client.auth(&self.reference, &self.auth, op))
             .map_err(|e| failed("logging in for", &self.name, e))?;
+        done.push(op);
         Ok(())
     }
 
