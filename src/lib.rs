@@ -8,6 +8,10 @@
 //!                                             config)   transport)
 //! ```
 //! [`slim`] wires them together; `main.rs` only parses arguments and prints.
+//! Beside the line: `registry/` is the OCI distribution client that the
+//! `docker://` source and sink share, `layer/cache.rs` shares layer indexes
+//! between images by diff_id, and `batch/` runs [`slim_with`] over a list of
+//! images on one such cache.
 
 pub mod batch;
 pub mod digest;

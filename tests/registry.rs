@@ -88,8 +88,14 @@ fn plain_registry_pull_push_by_tag_and_digest() {
     let nope = reg.reference("nope:1");
     args[0] = &nope;
     assert!(slimify_err(&args).contains("nope"));
+    // A digest target must be the slim image's own digest (the output is
+    // deterministic): then it is pushed by digest, else refused up front.
     let e = slimify_err(&[&source, "-o", &reg.reference(&zero), &flags[0], &flags[1]]);
-    assert!(e.contains("must name a tag"), "{e}");
+    assert!(e.contains("the slim image's digest is sha256:"), "{e}");
+    let slim_digest = inspected["Digest"].as_str().unwrap();
+    let pinned = reg.reference(&format!("c-app@{slim_digest}"));
+    let line = slimify_ok(&[&source, "-o", &pinned, &flags[0], &flags[1]]);
+    assert!(line.contains("pushed 0 blob(s)"), "{line}");
     let e = slimify_err(&[&source, "-o", &layout]);
     assert!(e.contains("https://"), "{e}");
     let e = slimify_err(&[

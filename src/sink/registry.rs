@@ -32,9 +32,23 @@ impl Pushed {
 }
 
 /// Push every image's blobs and manifest, then (for several platforms) the
-/// index; the tag goes on the last document pushed.
+/// index; the tag goes on the last document pushed. A target named by digest
+/// (`REPO@sha256:...`) must be the digest of what is pushed: slimify's output
+/// is deterministic, so a pipeline can pin it.
 pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushed> {
-    let repo = connect_for_push(reference, settings)?;
+    let repo = Repo::connect(reference, settings)?;
+    let top = match out.index {
+        Some(index) => &index.digest,
+        None => &out.images[0].blobs.manifest_digest,
+    };
+    if let Some(wanted) = repo.digest() {
+        if wanted != top.as_str() {
+            return Err(Error::Usage(format!(
+                "{}: the slim image's digest is {top}, not the {wanted} the target names",
+                repo.name
+            )));
+        }
+    }
     let mut pushed = Pushed::default();
     for image in &out.images {
         let b = image.blobs;
@@ -57,19 +71,6 @@ pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushe
         repo.push_manifest(&index.bytes, OCI_INDEX, None)?;
     }
     Ok(pushed)
-}
-
-/// A push target must name a tag: a manifest pushed by digest alone would be
-/// unreachable by name, and its digest is only known once it is written.
-pub fn connect_for_push(reference: &str, settings: &Settings) -> Result<Repo> {
-    let repo = Repo::connect(reference, settings)?;
-    if repo.digest().is_some() {
-        return Err(Error::Usage(format!(
-            "{}: a target must name a tag, not a digest",
-            repo.name
-        )));
-    }
-    Ok(repo)
 }
 
 pub enum Upload<'a> {
