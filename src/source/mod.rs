@@ -79,7 +79,8 @@ impl Blob {
         self.len() == 0
     }
 
-    /// The bytes as a readable range, downloading a remote blob (verified)
+    /// The bytes as a readable range, downloading a remote blob (checked for
+    /// size here, for its digest by `layer::index_layer` as it reads it)
     /// into an unnamed file in `spool_dir` first.
     pub fn open(&self, spool_dir: &Path) -> Result<BlobFile> {
         match self {

@@ -62,6 +62,10 @@ fn image_of(repo: &Arc<Repo>, manifest: &[u8], digest: &Digest) -> Result<Source
     }
     let mut config_json = Vec::new();
     repo.fetch_blob(&config_digest, config.size(), &mut config_json)?;
+    config_digest.verify(
+        &Digest::of(&config_json),
+        &format!("config of {}", repo.name),
+    )?;
     let layers = manifest
         .layers()
         .iter()
@@ -78,7 +82,8 @@ fn image_of(repo: &Arc<Repo>, manifest: &[u8], digest: &Digest) -> Result<Source
     SourceImage::new(config_json, layers)
 }
 
-/// Download one layer blob into an unnamed spool file, verified.
+/// Download one layer blob into an unnamed spool file (its digest is
+/// verified by `layer::index_layer`, which reads it next).
 pub fn download(repo: &Repo, digest: &Digest, size: u64, spool_dir: &Path) -> Result<BlobFile> {
     let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
