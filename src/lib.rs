@@ -101,7 +101,6 @@ struct Reading<'a> {
     limits: &'a limits::Limits,
     registry: &'a registry::Settings,
     tmp_dir: Option<&'a PathBuf>,
-    cache_dir: Option<&'a PathBuf>,
     ui: Ui,
 }
 
@@ -195,23 +194,28 @@ struct Slimmed {
     blobs: write::ImageBlobs,
 }
 
-/// [`slim`], reading layers through `cache` when given (a batch shares one).
-pub fn slim_with(opts: &Options, cache: Option<&LayerCache>) -> Result<Summary> {
-    let started = Instant::now();
-    if opts.compression_level > write::MAX_LEVEL {
+/// `--compression-level` must be one libdeflate has; checked before any work
+/// (a batch checks it once for all its images).
+pub fn check_compression_level(level: u32) -> Result<()> {
+    if level > write::MAX_LEVEL {
         return Err(Error::Usage(format!(
-            "--compression-level {} is out of range 0-{}",
-            opts.compression_level,
+            "--compression-level {level} is out of range 0-{}",
             write::MAX_LEVEL
         )));
     }
+    Ok(())
+}
+
+/// [`slim`], reading layers through `cache` when given (a batch shares one).
+pub fn slim_with(opts: &Options, cache: Option<&LayerCache>) -> Result<Summary> {
+    let started = Instant::now();
+    check_compression_level(opts.compression_level)?;
     let r = Reading {
         source: &opts.source,
         select: &opts.select,
         limits: &opts.limits,
         registry: &opts.registry,
         tmp_dir: opts.tmp_dir.as_ref(),
-        cache_dir: opts.cache_dir.as_ref(),
         ui: opts.ui,
     };
     let spool = spool_dir(r.tmp_dir)?;
@@ -219,7 +223,7 @@ pub fn slim_with(opts: &Options, cache: Option<&LayerCache>) -> Result<Summary> 
     let cache = match cache {
         Some(c) => c,
         None => {
-            own_cache = LayerCache::new(spool.path(), r.cache_dir.cloned(), 0)?;
+            own_cache = LayerCache::new(spool.path(), opts.cache_dir.clone(), 0)?;
             &own_cache
         }
     };
@@ -318,7 +322,6 @@ pub fn explain(
         limits,
         registry,
         tmp_dir,
-        cache_dir: None,
         ui: Ui::silent(),
     };
     let spool = spool_dir(tmp_dir)?;

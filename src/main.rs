@@ -110,13 +110,7 @@ fn run_batch(args: &cli::BatchArgs, read: &cli::ReadArgs) -> slimify::error::Res
     if args.jobs == 0 {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
-    if args.compression_level > slimify::write::MAX_LEVEL {
-        return Err(Error::Usage(format!(
-            "--compression-level {} is out of range 0-{}",
-            args.compression_level,
-            slimify::write::MAX_LEVEL
-        )));
-    }
+    slimify::check_compression_level(args.compression_level)?;
     let ui = Ui::new(args.quiet);
     let placeholder = ImageRef::parse("oci:/nonexistent")?;
     let b = batch::Batch {

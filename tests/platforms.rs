@@ -112,12 +112,7 @@ fn index_in_index_out_each_platform_runs_like_its_fat_image() {
             &std::fs::read(out.path().join(format!("r.{suffix}.json"))).unwrap(),
         )
         .unwrap();
-        let kept: Vec<&str> = r["kept"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["path"].as_str().unwrap())
-            .collect();
+        let kept = util::kept_paths(&r);
         assert!(
             kept.iter().any(|p| p.ends_with(loader)),
             "{arch}: no {loader}"

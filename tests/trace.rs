@@ -76,12 +76,7 @@ fn an_entrypoint_behind_an_alternatives_symlink_chain_runs_the_same() {
     assert_eq!(fat_run.1, 0, "{}", fat_run.0);
     assert_eq!(run_image(&slim.0, &[]), fat_run);
     // Every link of the chain is kept, with why.
-    let kept: Vec<&str> = report["kept"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["path"].as_str().unwrap())
-        .collect();
+    let kept = util::kept_paths(&report);
     for link in ["/usr/bin/c-app", "/etc/alternatives/c-app"] {
         assert!(kept.contains(&link), "{link} not kept");
     }

@@ -12,8 +12,7 @@ pub use layout::{replace_file, write_atomically};
 
 use std::path::Path;
 
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reference::ImageRef;
 use crate::source::BlobFile;
 use crate::write::{ImageBlobs, IndexBlob};
@@ -50,9 +49,6 @@ pub fn write(
     spool_dir: &Path,
     settings: &crate::registry::Settings,
 ) -> Result<Option<String>> {
-    if let ImageRef::Registry { reference } = target {
-        return Ok(Some(registry::write(reference, out, settings)?.describe()));
-    }
     if (out.index.is_some() || out.images.len() != 1) && !Output::fits(target) {
         return Err(Error::Usage(format!(
             "{target} holds one image, not the {} platforms of an index; choose one with --platform",
@@ -60,7 +56,9 @@ pub fn write(
         )));
     }
     match target {
-        ImageRef::Registry { .. } => unreachable!("handled above"),
+        ImageRef::Registry { reference } => {
+            return Ok(Some(registry::write(reference, out, settings)?.describe()))
+        }
         ImageRef::Daemon { name } => daemon::write(name, out, spool_dir),
         ImageRef::DockerArchive { path, name } => {
             archive::write_atomic(path, out, archive::Flavor::Docker(name.as_deref()))

@@ -202,6 +202,16 @@ pub fn slim(fat: &str, what: &str, extra: &[&str]) -> (TempTag, serde_json::Valu
     (tag, r)
 }
 
+/// The paths a `--report` lists as kept.
+pub fn kept_paths(report: &serde_json::Value) -> Vec<&str> {
+    report["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["path"].as_str().unwrap())
+        .collect()
+}
+
 /// The image size the engine reports (`docker image inspect`), in bytes.
 pub fn image_size(image: &str) -> u64 {
     docker(&["image", "inspect", "-f", "{{.Size}}", image])

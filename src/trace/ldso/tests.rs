@@ -246,37 +246,19 @@ fn cyclic_dt_needed_ends_with_both_libraries() {
         "int a(void);\nint main(void){return a();}\n",
     )
     .unwrap();
-    let so = |name: &str| format!("-Wl,-soname,{name}");
+    // A shared library `libNAME.so` from `NAME.c`, linked with `extra`.
+    let shared = |name: &str, extra: &[&str]| {
+        let out = format!("lib{name}.so");
+        let soname = format!("-Wl,-soname,{out}");
+        let src = format!("{name}.c");
+        let mut args = vec!["-shared", "-fPIC", "-o", &out, &src, &soname];
+        args.extend_from_slice(extra);
+        cc(&args);
+    };
     // liba without libb first, then libb on it, then liba again on libb: a cycle.
-    cc(&[
-        "-shared",
-        "-fPIC",
-        "-o",
-        "liba.so",
-        "a.c",
-        "-Wl,--unresolved-symbols=ignore-all",
-        &so("liba.so"),
-    ]);
-    cc(&[
-        "-shared",
-        "-fPIC",
-        "-o",
-        "libb.so",
-        "b.c",
-        "-L.",
-        "-la",
-        &so("libb.so"),
-    ]);
-    cc(&[
-        "-shared",
-        "-fPIC",
-        "-o",
-        "liba.so",
-        "a.c",
-        "-L.",
-        "-lb",
-        &so("liba.so"),
-    ]);
+    shared("a", &["-Wl,--unresolved-symbols=ignore-all"]);
+    shared("b", &["-L.", "-la"]);
+    shared("a", &["-L.", "-lb"]);
     cc(&[
         "-o",
         "app",
