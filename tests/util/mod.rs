@@ -8,6 +8,7 @@ use std::sync::Once;
 
 pub mod oci;
 pub mod registry;
+pub mod serve;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
