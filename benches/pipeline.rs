@@ -8,11 +8,9 @@ use std::path::Path;
 use divan::counter::BytesCount;
 use divan::Bencher;
 use indicatif::ProgressBar;
-use slimify::digest::Digest;
-use slimify::layer::index_layer;
-use slimify::rootfs::RootFs;
-use slimify::source::{BlobFile, Compression, LayerBlob};
-use slimify::write::ParallelGz;
+use slimify::internals::{
+    index_layer, Blob, BlobFile, Budget, Compression, Digest, LayerBlob, ParallelGz, RootFs,
+};
 
 fn main() {
     divan::main();
@@ -55,7 +53,7 @@ fn layer(dir: &Path, files: usize, size: usize) -> LayerBlob {
     let path = dir.join("layer.tar.gz");
     std::fs::write(&path, &stored).unwrap();
     LayerBlob {
-        blob: slimify::source::Blob::Local(BlobFile::whole(&path).unwrap()),
+        blob: Blob::Local(BlobFile::whole(&path).unwrap()),
         compression: Compression::Gzip,
         digest: Some(Digest::of(&stored)),
         diff_id: Digest::of(&tar),
@@ -84,7 +82,7 @@ fn index_gzip_layer_32mib_in_8k_files(bencher: Bencher) {
                 &blob,
                 dir.path(),
                 &ProgressBar::hidden(),
-                &slimify::limits::Budget::unlimited(),
+                &Budget::unlimited(),
             )
             .unwrap()
         });
@@ -101,7 +99,7 @@ fn flatten_50k_entries(bencher: Bencher) {
                 &blob,
                 dir.path(),
                 &ProgressBar::hidden(),
-                &slimify::limits::Budget::unlimited(),
+                &Budget::unlimited(),
             )
             .unwrap()]
         })

@@ -21,6 +21,8 @@ REQUIRED=(docker.io skopeo umoci mmdebstrap pax-utils zstd python3 curl gcc-aarc
     docker-registry apache2-utils openssl)
 # qemu-user-static: arm64 images of scripts/multiarch-fixture.sh (binfmt below).
 REQUIRED+=(qemu-user-static)
+# arch-test: mmdebstrap refuses a foreign --architecture without it.
+REQUIRED+=(arch-test)
 # time: /usr/bin/time -f %M (max RSS) in `scripts/bench.sh batch`.
 REQUIRED+=(time)
 OPTIONAL=(hyperfine)

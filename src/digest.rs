@@ -4,15 +4,13 @@ use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::error::{Error, Result};
-
 /// A content digest in OCI form, `sha256:<64 hex>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest(String);
 
 impl Digest {
     /// Parse `sha256:<hex>`; other algorithms are rejected because we cannot verify them.
-    pub fn parse(s: &str) -> Result<Self> {
+    pub fn parse(s: &str) -> Result<Self, InvalidDigest> {
         match s.strip_prefix("sha256:") {
             Some(hex)
                 if hex.len() == 64
@@ -22,9 +20,7 @@ impl Digest {
             {
                 Ok(Digest(s.to_string()))
             }
-            _ => Err(Error::image(format!(
-                "invalid or unsupported digest {s:?} (expected sha256:<64 lowercase hex>)"
-            ))),
+            _ => Err(InvalidDigest(s.chars().take(100).collect())),
         }
     }
 
@@ -46,17 +42,32 @@ impl Digest {
     }
 
     /// Check `actual` against `self`, naming `what` in the error.
-    pub fn verify(&self, actual: &Digest, what: &str) -> Result<()> {
+    pub fn verify(&self, actual: &Digest, what: &str) -> Result<(), Mismatch> {
         if self == actual {
             Ok(())
         } else {
-            Err(Error::DigestMismatch {
+            Err(Mismatch {
                 what: what.to_string(),
-                expected: self.0.clone(),
-                actual: actual.0.clone(),
+                expected: self.clone(),
+                actual: actual.clone(),
             })
         }
     }
+}
+
+/// A digest string slimify cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid or unsupported digest {0:?} (expected sha256:<64 lowercase hex>)")]
+pub struct InvalidDigest(pub String);
+
+/// Content that does not hash to the digest naming it: the image is corrupt
+/// (or was changed while it was read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {expected}: digest mismatch (content hashes to {actual}); the image is corrupt")]
+pub struct Mismatch {
+    pub what: String,
+    pub expected: Digest,
+    pub actual: Digest,
 }
 
 impl fmt::Display for Digest {
@@ -79,10 +90,6 @@ impl<R: Read> HashingReader<R> {
             hasher: Sha256::new(),
             count: 0,
         }
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
     }
 
     /// The digest and byte count of everything read so far.
@@ -114,15 +121,6 @@ impl<W: Write> HashingWriter<W> {
             hasher: Sha256::new(),
             count: 0,
         }
-    }
-
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
-    }
-
-    /// Bytes written so far.
-    pub fn count(&self) -> u64 {
-        self.count
     }
 
     pub fn finish(self) -> (W, Digest, u64) {

@@ -2,40 +2,114 @@
 
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
+/// The engine or its CLI refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot run `{cli} {verb}` (is the docker CLI installed?)")]
+    Spawn {
+        cli: String,
+        verb: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command ran and failed; `message` is the engine's own first line.
+    #[error("`docker {verb}` failed: {message}")]
+    Failed { verb: String, message: String },
+}
+
+impl DockerError {
+    /// What to try next, for errors that have an obvious remedy.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DockerError::Failed { message, .. } if message.contains("Cannot connect to the Docker daemon") || message.contains("docker daemon running") => Some(
+                "start the Docker engine (`dockerd`), or point DOCKER_HOST or `docker context use` at a running one".into(),
+            ),
+            DockerError::Spawn { .. } => Some(
+                "install the docker CLI, or set SLIMIFY_DOCKER to its path".into(),
+            ),
+            _ => None,
+        }
+    }
+}
 
 /// Run `docker ARGS`, returning stdout; a failure becomes one line naming the
 /// engine's own message.
-pub fn run(args: &[&str]) -> Result<String> {
+pub fn run(args: &[&str]) -> Result<String, DockerError> {
+    let verb = args.first().copied().unwrap_or("").to_string();
     let out = Command::new(docker_cli())
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| {
-            Error::Docker(format!(
-                "cannot run `{} {}`: {e} (is the docker CLI installed?)",
-                docker_cli(),
-                args.first().unwrap_or(&"")
-            ))
+        .map_err(|source| DockerError::Spawn {
+            cli: docker_cli(),
+            verb: verb.clone(),
+            source,
         })?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let msg = stderr
+    let message = stderr
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("failed without a message")
         .trim_start_matches("Error: ")
         .trim_start_matches("Error response from daemon: ");
-    Err(Error::Docker(format!(
-        "`docker {}` failed: {msg}",
-        args.first().unwrap_or(&"")
-    )))
+    Err(DockerError::Failed {
+        verb,
+        message: without_repeats(message),
+    })
+}
+
+/// The engine sometimes says one thing twice (`no such image: x: No such
+/// image: x`): keep each `: `-separated part once.
+fn without_repeats(message: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let split: Vec<&str> = message.split(": ").collect();
+    let mut i = 0;
+    while i < split.len() {
+        // A run of parts equal (ignoring case) to the run just before it.
+        let mut skipped = false;
+        for n in (1..=parts.len().min(split.len() - i)).rev() {
+            let before = &parts[parts.len() - n..];
+            let here = &split[i..i + n];
+            if before
+                .iter()
+                .zip(here)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            {
+                i += n;
+                skipped = true;
+                break;
+            }
+        }
+        if !skipped {
+            parts.push(split[i]);
+            i += 1;
+        }
+    }
+    parts.join(": ")
+}
+
+/// Whether the engine answers (`docker version` reaches the server).
+pub fn check_engine() -> Result<(), DockerError> {
+    run(&["version", "--format", "{{.Server.Version}}"]).map(drop)
 }
 
 /// The CLI to call; `SLIMIFY_DOCKER` lets tests and unusual setups pick another.
 fn docker_cli() -> String {
     std::env::var("SLIMIFY_DOCKER").unwrap_or_else(|_| "docker".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_engine_messages_are_said_once() {
+        assert_eq!(
+            super::without_repeats("no such image: x:1: No such image: x:1"),
+            "no such image: x:1"
+        );
+        assert_eq!(super::without_repeats("a: b: c"), "a: b: c");
+    }
 }

@@ -1,82 +1,135 @@
-//! One error type for the whole pipeline.
+//! The error a run ends with: one variant per step of the pipeline, each
+//! carrying that step's own error type (with the path, digest, layer or
+//! reference it is about, and its cause kept as `source`), plus the usage
+//! errors the pipeline finds before it starts.
 //!
-//! Every variant carries the thing it is about (a path, a digest, a layer, a
-//! reference) so that the one line `main` prints is enough to act on.
+//! `main` prints the error, then each cause on its own line
+//! (`caused by: ...`), then a `hint:` when one of them knows what to try
+//! next ([`Error::hint`]).
 
 use std::path::PathBuf;
+
+use crate::docker::DockerError;
+use crate::files::PathError;
+use crate::image_path::DotDot;
+use crate::keep::BadGlob;
+use crate::layer::LayerError;
+use crate::reference::{ImageRef, RefError};
+use crate::registry::{BadCreds, RegistryError};
+use crate::report::ReportError;
+use crate::rootfs::ApplyError;
+use crate::sink::SinkError;
+use crate::source::SourceError;
+use crate::trace::TraceError;
+use crate::write::WriteError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O error on a named file or directory.
-    #[error("{}: {source}", path.display())]
-    Io {
+    #[error(transparent)]
+    Reference(#[from] RefError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("cannot write the report {}", path.display())]
+    Report {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: ReportError,
     },
+    #[error(transparent)]
+    Io(#[from] PathError),
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 
-    /// The image reference could not be parsed or names an unknown transport.
-    #[error("{0}")]
-    Reference(String),
-
-    /// A blob's content does not hash to the digest that names it.
-    #[error(
-        "{what} {expected}: digest mismatch (content hashes to {actual}); the image is corrupt"
-    )]
-    DigestMismatch {
-        what: String,
-        expected: String,
-        actual: String,
+    // Usage: what the command line asks cannot be done.
+    #[error(transparent)]
+    Glob(#[from] BadGlob),
+    #[error(transparent)]
+    Creds(#[from] BadCreds),
+    #[error("--compression-level {level} is out of range 0-{max}")]
+    CompressionLevel { level: u32, max: u32 },
+    #[error("--jobs must be at least 1")]
+    NoJobs,
+    #[error("nothing to keep: no path of {image} matches {patterns}")]
+    NothingKept { image: String, patterns: String },
+    #[error("explain reads one image: give at most one --platform")]
+    ExplainPlatforms,
+    #[error("the path to explain: {0}")]
+    ExplainPath(#[from] DotDot),
+    #[error("{target} is the source image: writing it would replace the image being read")]
+    TargetIsSource { target: ImageRef },
+    #[error("--report {}: its directory does not exist or is not writable", path.display())]
+    ReportNotWritable {
+        path: PathBuf,
+        #[source]
+        source: PathError,
     },
-
-    /// A layer's media type is not one we can decompress.
-    #[error("layer {digest}: unsupported media type {media_type:?}")]
-    UnsupportedMediaType { digest: String, media_type: String },
-
-    /// Reading or decoding one layer failed (truncated stream, bad tar, ...).
-    #[error("layer {layer} ({digest}): {reason}")]
-    Layer {
-        layer: usize,
-        digest: String,
-        reason: String,
-    },
-
-    /// The image metadata (index, manifest, config) is missing or malformed.
-    #[error("{0}")]
-    Image(String),
-
-    /// The Docker engine (or its CLI) refused or failed.
-    #[error("docker: {0}")]
-    Docker(String),
-
-    /// A registry refused or failed a request.
-    #[error("registry: {0}")]
-    Registry(String),
-
-    /// A command-line option was given a value we cannot use.
-    #[error("{0}")]
-    Usage(String),
 }
 
 impl Error {
-    pub fn image(msg: impl Into<String>) -> Self {
-        Error::Image(msg.into())
+    /// What to try next, when the error (or a cause of it) knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Source(e) => e.hint(),
+            Error::Layer(e) => e.hint(),
+            Error::Trace(e) => e.hint(),
+            Error::Sink(e) => e.hint(),
+            Error::Docker(e) => e.hint(),
+            Error::Registry(e) => e.hint(),
+            Error::TargetIsSource { .. } => Some(
+                "write to another tag or path, or pass --force-overwrite-source to replace it"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether the command line asked for something impossible (exit 2, as clap does).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::Reference(_)
+                | Error::Glob(_)
+                | Error::Creds(_)
+                | Error::CompressionLevel { .. }
+                | Error::NoJobs
+                | Error::ExplainPlatforms
+                | Error::ExplainPath(_)
+                | Error::TargetIsSource { .. }
+        )
     }
 }
 
-/// Attach a path to an `io::Error`, the way `fs-err` does, so no I/O error is
-/// reported without the file it is about.
-pub trait IoContext<T> {
-    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+/// An error and its causes on one line (`a: b: c`), each said once: for
+/// tables and logs that hold one line per failure.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    causes(e).join(": ")
 }
 
-impl<T> IoContext<T> for std::io::Result<T> {
-    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })
+/// An error and its causes, outermost first, with repeats dropped (a
+/// wrapper whose message already includes its cause's adds nothing).
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string().replace('\n', " ");
+        if !text.is_empty() && !out.iter().any(|o| o.contains(&text)) {
+            out.push(text);
+        }
+        next = err.source();
     }
+    out
 }

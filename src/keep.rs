@@ -5,7 +5,7 @@ use std::fmt;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::error::{Error, Result};
+use crate::image_path::ImagePath;
 use crate::rootfs::RootFs;
 
 /// Why a path is kept. The report prints the chain of these.
@@ -14,36 +14,36 @@ pub enum Reason {
     /// Matched a pattern: `--keep /usr/**` or `--include /app/**`.
     Glob(String),
     /// A directory kept because something below it is.
-    ParentOf(String),
+    ParentOf(ImagePath),
     /// A program the image runs: `entrypoint`, `healthcheck`, `--include-exe ls`, ...
     Root(String),
     /// A shared library that the object at the path loads.
-    Library { soname: String, of: String },
+    Library { soname: String, of: ImagePath },
     /// The dynamic loader (PT_INTERP) of the object at the path.
-    Interpreter(String),
+    Interpreter(ImagePath),
     /// A symlink on the way to the path.
-    LinkTo(String),
+    LinkTo(ImagePath),
     /// A CPU-specific variant (glibc-hwcaps) of the library at the path.
-    Variant(String),
+    Variant(ImagePath),
     /// A script's interpreter, named by its `#!` line.
-    Shebang(String),
+    Shebang(ImagePath),
     /// Something every process of the image may need (certificates, user database, ...).
     Essential(String),
     /// Needed by what a runtime does with the file at `of`: `imported by`,
     /// `Python standard library of`, `run by the script`, ...
-    Runtime { what: String, of: String },
+    Runtime { what: String, of: ImagePath },
 }
 
 impl Reason {
-    pub fn runtime(what: impl Into<String>, of: impl Into<String>) -> Self {
+    pub fn runtime(what: impl Into<String>, of: &ImagePath) -> Self {
         Reason::Runtime {
             what: what.into(),
-            of: of.into().trim_start_matches('/').to_string(),
+            of: of.clone(),
         }
     }
 
     /// The kept path this reason derives from, if any: the next link of the chain.
-    pub fn because_of(&self) -> Option<&str> {
+    pub fn because_of(&self) -> Option<&ImagePath> {
         match self {
             Reason::ParentOf(p)
             | Reason::Library { of: p, .. }
@@ -61,28 +61,32 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Glob(g) => write!(f, "matches {g}"),
-            Reason::ParentOf(p) => write!(f, "parent of /{p}"),
+            Reason::ParentOf(p) => write!(f, "parent of {p}"),
             Reason::Root(what) => write!(f, "{what}"),
-            Reason::Library { soname, of } => write!(f, "needed as {soname} by /{of}"),
-            Reason::Interpreter(of) => write!(f, "dynamic loader of /{of}"),
-            Reason::LinkTo(to) => write!(f, "symlink on the way to /{to}"),
-            Reason::Variant(of) => write!(f, "CPU-specific variant of /{of}"),
-            Reason::Shebang(of) => write!(f, "interpreter of the script /{of}"),
+            Reason::Library { soname, of } => write!(f, "needed as {soname} by {of}"),
+            Reason::Interpreter(of) => write!(f, "dynamic loader of {of}"),
+            Reason::LinkTo(to) => write!(f, "symlink on the way to {to}"),
+            Reason::Variant(of) => write!(f, "CPU-specific variant of {of}"),
+            Reason::Shebang(of) => write!(f, "interpreter of the script {of}"),
             Reason::Essential(what) => write!(f, "runtime essential: {what}"),
-            Reason::Runtime { what, of } => write!(f, "{what} /{of}"),
+            Reason::Runtime { what, of } => write!(f, "{what} {of}"),
         }
     }
 }
 
-/// Kept paths (image-relative, sorted: parents before children) with a reason each.
+/// Kept paths (sorted: parents before children) with a reason each.
 #[derive(Default)]
 pub struct KeepSet {
-    kept: BTreeMap<String, Reason>,
+    kept: BTreeMap<ImagePath, Reason>,
 }
 
 impl KeepSet {
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Reason)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&ImagePath, &Reason)> {
         self.kept.iter()
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &ImagePath> {
+        self.kept.keys()
     }
 
     pub fn len(&self) -> usize {
@@ -101,35 +105,64 @@ impl KeepSet {
         self.kept.get(path)
     }
 
-    /// Drop paths matching `globs` (`--exclude`), then re-add missing parents.
+    /// Drop paths matching `globs` (`--exclude`).
     pub fn exclude(&mut self, globs: &KeepGlobs) {
-        self.kept.retain(|p, _| !globs.is_match(&format!("/{p}")));
+        self.kept.retain(|p, _| !globs.is_match(p));
     }
 
     /// Keep `path` for `reason` unless it is already kept (the first reason wins).
-    pub fn insert(&mut self, path: &str, reason: Reason) {
-        self.kept.entry(path.to_string()).or_insert(reason);
+    pub fn insert(&mut self, path: &ImagePath, reason: Reason) {
+        if !self.kept.contains_key(path) {
+            self.kept.insert(path.clone(), reason);
+        }
     }
 
     /// Keep every directory above a kept path, so the output tar lists each
     /// parent with its original mode and owner before its children.
     pub fn add_parents(&mut self) {
-        let paths: Vec<String> = self.kept.keys().cloned().collect();
+        let paths: Vec<ImagePath> = self.kept.keys().cloned().collect();
         for path in paths {
-            let mut child = path.as_str();
-            while let Some((parent, _)) = child.rsplit_once('/') {
-                if self.kept.contains_key(parent) {
+            let mut child = path;
+            while !child.is_root() {
+                let parent = child.parent();
+                if parent.is_root() || self.kept.contains_key(&parent) {
                     break;
                 }
-                self.kept
-                    .insert(parent.to_string(), Reason::ParentOf(child.to_string()));
+                self.kept.insert(parent.clone(), Reason::ParentOf(child));
                 child = parent;
             }
         }
     }
+
+    /// The reason for a kept path, then the reasons of what it derives from.
+    pub fn reason_chain(&self, first: &Reason) -> Vec<String> {
+        let mut chain = vec![first.to_string()];
+        let mut r = first;
+        while let Some(next_path) = r.because_of() {
+            match self.reason(next_path.as_str()) {
+                Some(next) if chain.len() < 256 => {
+                    chain.push(next.to_string());
+                    r = next;
+                }
+                _ => break,
+            }
+        }
+        chain
+    }
 }
 
-/// Patterns given with `--keep`, matched against absolute image paths.
+/// A `--keep`, `--include` or `--exclude` pattern that is not a glob.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {pattern:?} is not a valid pattern")]
+pub struct BadGlob {
+    pub flag: &'static str,
+    pub pattern: String,
+    #[source]
+    pub source: globset::Error,
+}
+
+/// Patterns given with `--keep` (or `--include`, `--exclude`), matched
+/// against absolute image paths.
 pub struct KeepGlobs {
     set: GlobSet,
     patterns: Vec<String>,
@@ -138,7 +171,7 @@ pub struct KeepGlobs {
 impl KeepGlobs {
     /// `*` stays within one path component, `**` crosses them; a pattern
     /// without a leading `/` is taken from the image root.
-    pub fn new(patterns: &[String]) -> Result<Self> {
+    pub fn new(flag: &'static str, patterns: &[String]) -> Result<Self, BadGlob> {
         let mut builder = GlobSetBuilder::new();
         let mut normalized = Vec::new();
         for p in patterns {
@@ -150,30 +183,41 @@ impl KeepGlobs {
             let glob = GlobBuilder::new(&abs)
                 .literal_separator(true)
                 .build()
-                .map_err(|e| Error::Usage(format!("--keep {p:?}: {e}")))?;
+                .map_err(|source| BadGlob {
+                    flag,
+                    pattern: p.clone(),
+                    source,
+                })?;
             builder.add(glob);
             normalized.push(abs);
         }
-        let set = builder
-            .build()
-            .map_err(|e| Error::Usage(format!("--keep: {e}")))?;
+        let set = builder.build().map_err(|source| BadGlob {
+            flag,
+            pattern: patterns.join(" "),
+            source,
+        })?;
         Ok(KeepGlobs {
             set,
             patterns: normalized,
         })
     }
 
-    pub fn is_match(&self, abs: &str) -> bool {
-        self.set.is_match(abs)
+    pub fn is_match(&self, path: &ImagePath) -> bool {
+        self.set.is_match(path.to_string())
+    }
+
+    /// The pattern that matches `path` first, if any.
+    pub fn first_match(&self, path: &ImagePath) -> Option<&str> {
+        let i = *self.set.matches(path.to_string()).first()?;
+        Some(&self.patterns[i])
     }
 
     /// Keep every path of `fs` that a pattern matches, plus its parents.
     pub fn select(&self, fs: &RootFs) -> KeepSet {
         let mut keep = KeepSet::default();
-        for (path, _) in fs.iter().filter(|(p, _)| !p.is_empty()) {
-            let abs = format!("/{path}");
-            if let Some(&i) = self.set.matches(&abs).first() {
-                keep.insert(path, Reason::Glob(format!("--keep {}", self.patterns[i])));
+        for (path, _) in fs.iter().filter(|(p, _)| !p.is_root()) {
+            if let Some(pattern) = self.first_match(path) {
+                keep.insert(path, Reason::Glob(format!("--keep {pattern}")));
             }
         }
         keep.add_parents();

@@ -1,6 +1,7 @@
 //! Resource limits against hostile images (SECURITY.md): how much a crafted
 //! image may make slimify decompress, index and hold in memory. Each limit
-//! has a flag that raises it, and exceeding one is an error that names both.
+//! has a flag that raises it, and exceeding one is an [`Exceeded`] error
+//! that names both.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,6 +25,14 @@ pub struct Limits {
 /// guard only looks at layers past this many uncompressed bytes.
 pub const RATIO_GRACE: u64 = 64 << 20;
 
+/// Largest JSON document (index, manifest, config) read into memory. Real
+/// ones are kilobytes; this is fixed, not a flag.
+pub const METADATA_BYTES: u64 = 16 << 20;
+
+/// A PAX extended header holds a few records (path, times, xattrs): 1 MiB is
+/// plenty. Fixed, like [`METADATA_BYTES`].
+pub const PAX_HEADER_BYTES: u64 = 1 << 20;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -38,6 +47,35 @@ impl Default for Limits {
     }
 }
 
+/// A limit that a layer went past.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Exceeded {
+    #[error(
+        "a path of {len} bytes exceeds the limit of {limit} bytes; raise it with --max-path-length"
+    )]
+    PathLength { len: u64, limit: u64 },
+    #[error("a path {depth} directories deep exceeds the limit of {limit} components; raise it with --max-path-depth")]
+    PathDepth { depth: u64, limit: u64 },
+    #[error("the number of tar entries exceeds the limit of {limit} entries; raise it with --max-entries")]
+    Entries { limit: u64 },
+    #[error("the image's uncompressed size exceeds the limit of {limit} bytes; raise it with --max-image-size")]
+    ImageSize { limit: u64 },
+    #[error("the layer inflates more than {limit}:1 ({inflated} bytes from {stored}), which looks like a decompression bomb; raise the limit with --max-compression-ratio")]
+    Ratio {
+        limit: u64,
+        inflated: u64,
+        stored: u64,
+    },
+    #[error("a GNU long {what} of {len} bytes exceeds the limit of {limit} bytes; raise it with --max-path-length")]
+    LongName {
+        what: &'static str,
+        len: u64,
+        limit: u64,
+    },
+    #[error("a PAX header of {len} bytes exceeds the fixed limit of {PAX_HEADER_BYTES} bytes")]
+    PaxHeader { len: u64 },
+}
+
 impl Limits {
     pub fn unlimited() -> Self {
         Limits {
@@ -50,42 +88,31 @@ impl Limits {
     }
 
     /// Check one entry's path (or link target) against the length and depth limits.
-    pub fn check_path(&self, path: &str) -> Result<(), String> {
+    pub fn check_path(&self, path: &str) -> Result<(), Exceeded> {
         if self.path_bytes > 0 && path.len() as u64 > self.path_bytes {
-            return Err(exceeded(
-                &format!("a path of {} bytes", path.len()),
-                self.path_bytes,
-                "bytes",
-                "--max-path-length",
-            ));
+            return Err(Exceeded::PathLength {
+                len: path.len() as u64,
+                limit: self.path_bytes,
+            });
         }
         let depth = path.split('/').filter(|c| !c.is_empty()).count() as u64;
         if self.path_depth > 0 && depth > self.path_depth {
-            return Err(exceeded(
-                &format!("a path {depth} directories deep"),
-                self.path_depth,
-                "components",
-                "--max-path-depth",
-            ));
+            return Err(Exceeded::PathDepth {
+                depth,
+                limit: self.path_depth,
+            });
         }
         Ok(())
     }
 
-    pub fn check_entries(&self, entries: u64) -> Result<(), String> {
+    pub fn check_entries(&self, entries: u64) -> Result<(), Exceeded> {
         if self.layer_entries > 0 && entries > self.layer_entries {
-            return Err(exceeded(
-                "the number of tar entries",
-                self.layer_entries,
-                "entries",
-                "--max-entries",
-            ));
+            return Err(Exceeded::Entries {
+                limit: self.layer_entries,
+            });
         }
         Ok(())
     }
-}
-
-fn exceeded(what: &str, limit: u64, unit: &str, flag: &str) -> String {
-    format!("{what} exceeds the limit of {limit} {unit}; raise it with {flag}")
 }
 
 /// The uncompressed bytes one image has used so far, shared by the layers
@@ -95,19 +122,6 @@ pub struct Budget {
     pub limits: Limits,
     used: AtomicU64,
 }
-
-/// A limit was exceeded while reading a stream: travels inside an `io::Error`
-/// so the reader can tell it from a corrupt stream.
-#[derive(Debug)]
-pub struct Exceeded(pub String);
-
-impl std::fmt::Display for Exceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Exceeded {}
 
 impl Budget {
     pub fn new(limits: Limits) -> Self {
@@ -127,47 +141,22 @@ impl Budget {
         let used = self.used.fetch_add(n, Ordering::Relaxed) + n;
         let l = &self.limits;
         if l.image_bytes > 0 && used > l.image_bytes {
-            return Err(Exceeded(exceeded(
-                "the image's uncompressed size",
-                l.image_bytes,
-                "bytes",
-                "--max-image-size",
-            )));
+            return Err(Exceeded::ImageSize {
+                limit: l.image_bytes,
+            });
         }
         if l.compression_ratio > 0
             && layer_out > RATIO_GRACE
             && layer_out / stored.max(1) > l.compression_ratio
         {
-            return Err(Exceeded(format!(
-                "the layer inflates more than {}:1 ({layer_out} bytes from {stored}), which looks like a decompression bomb; raise the limit with --max-compression-ratio",
-                l.compression_ratio
-            )));
+            return Err(Exceeded::Ratio {
+                limit: l.compression_ratio,
+                inflated: layer_out,
+                stored,
+            });
         }
         Ok(())
     }
-}
-
-/// `4096`, `512K`, `64M`, `32G`, `1T` (binary units): the values of `--max-image-size`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let shift = match c.to_ascii_uppercase() {
-                'K' => 10,
-                'M' => 20,
-                'G' => 30,
-                'T' => 40,
-                _ => return Err(format!("{s:?}: unknown unit (use K, M, G or T)")),
-            };
-            (&s[..i], shift)
-        }
-        _ => (s, 0),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M, G or T)"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -175,30 +164,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_limits_name_their_flags() {
-        assert_eq!(parse_size("64G").unwrap(), 64 << 30);
-        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
-        assert_eq!(parse_size("100").unwrap(), 100);
-        assert!(parse_size("1X").is_err() && parse_size("many").is_err());
+    fn limits_name_their_flags() {
         let l = Limits::default();
-        assert!(l
-            .check_path(&"a/".repeat(300))
-            .unwrap_err()
-            .contains("--max-path-depth"));
-        assert!(l
-            .check_path(&"a".repeat(5000))
-            .unwrap_err()
-            .contains("--max-path-length"));
+        let depth = l.check_path(&"a/".repeat(300)).unwrap_err();
+        assert!(depth.to_string().contains("--max-path-depth"));
+        let len = l.check_path(&"a".repeat(5000)).unwrap_err();
+        assert!(len.to_string().contains("--max-path-length"));
         assert!(l.check_path("usr/bin/env").is_ok());
         let b = Budget::new(Limits {
             image_bytes: 100 << 20,
             ..l
         });
         assert!(b.take(50 << 20, 50 << 20, 1 << 20).is_ok());
-        let e = b.take(60 << 20, 110 << 20, 1 << 20).unwrap_err().0;
-        assert!(e.contains("--max-image-size"), "{e}");
+        let e = b.take(60 << 20, 110 << 20, 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("--max-image-size"), "{e}");
         let b = Budget::new(l);
-        let e = b.take(200 << 20, 200 << 20, 100 << 10).unwrap_err().0;
-        assert!(e.contains("--max-compression-ratio"), "{e}");
+        let e = b.take(200 << 20, 200 << 20, 100 << 10).unwrap_err();
+        assert!(e.to_string().contains("--max-compression-ratio"), "{e}");
     }
 }

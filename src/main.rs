@@ -1,143 +1,131 @@
-//! The `slimify` binary: parse arguments, run the pipeline, print the result.
+//! The `slimify` binary: parse arguments, run one subcommand, print the
+//! result; an error is printed with each of its causes on a line of its own
+//! and a hint when one is known.
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use slimify::error::Error;
-use slimify::reference::ImageRef;
-use slimify::ui::Ui;
-use slimify::{slim, Options};
+/// Why a subcommand failed: a run's error, or (for `batch`) a list it cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Run(#[from] slimify::Error),
+    #[error(transparent)]
+    List(#[from] slimify::batch::ListError),
+}
+
+/// The errors a subcommand meets before it calls the library.
+macro_rules! run_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Self {
+                Failure::Run(e.into())
+            }
+        }
+    )*};
+}
+run_errors!(slimify::errors::PathError, slimify::errors::RefError);
+
+impl Failure {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Failure::Run(e) => e.hint(),
+            Failure::List(_) => None,
+        }
+    }
+
+    /// The command line (or the list) asks for something impossible: exit 2, as clap does.
+    fn is_usage(&self) -> bool {
+        match self {
+            Failure::Run(e) => e.is_usage(),
+            Failure::List(_) => true,
+        }
+    }
+}
 
 fn main() -> ExitCode {
+    if let Some(code) = suggest_subcommand() {
+        return code;
+    }
     let cli = cli::Cli::parse();
     if let Err(e) = slimify::interrupt::install() {
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::FAILURE;
     }
-    match run(&cli) {
+    let result = match &cli.command {
+        Some(cli::Sub::Explain(args)) => cli::explain::run(args),
+        Some(cli::Sub::Batch(args)) => cli::batch::run(args),
+        None => cli::slim::run(&cli.slim),
+    };
+    match result {
         Ok(code) => code,
+        Err(_) if slimify::interrupt::interrupted() => {
+            eprintln!("error: interrupted by a signal; nothing was written");
+            ExitCode::from(130)
+        }
         Err(e) => {
-            // Each error's Display already names its cause: one line is enough.
-            if slimify::interrupt::interrupted() {
-                eprintln!("error: interrupted by a signal; nothing was written");
-                ExitCode::from(130)
-            } else {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
+            print_error(&e);
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
     }
 }
 
-fn run(cli: &cli::Cli) -> slimify::error::Result<ExitCode> {
-    if let Some(cli::Sub::Explain {
-        image,
-        path,
-        read,
-        tmp_dir,
-    }) = &cli.command
-    {
-        let select = read.select.to_select().map_err(Error::Usage)?;
-        let (kept, text) = slimify::explain(
-            &ImageRef::parse(image)?,
-            &select,
-            &read.limits.to_limits(),
-            &read.registry.to_settings()?,
-            &read.platform,
-            tmp_dir.as_ref(),
-            path,
-        )?;
-        println!("{text}");
-        return Ok(if kept {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
-    }
-    if let Some(cli::Sub::Batch { batch, read }) = &cli.command {
-        return run_batch(batch, read);
-    }
-    let ui = Ui::new(cli.quiet);
-    let required = |v: &Option<String>| {
-        v.clone()
-            .ok_or_else(|| Error::Usage("SOURCE and -o TARGET are required".into()))
+/// `error: ...`, then `caused by: ...` for each cause, then `hint: ...`.
+fn print_error(e: &Failure) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (red, yellow, bold, reset) = if color {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
     };
-    let opts = Options {
-        source: ImageRef::parse(&required(&cli.source)?)?,
-        target: ImageRef::parse(&required(&cli.output)?)?,
-        select: cli.read.select.to_select().map_err(Error::Usage)?,
-        dry_run: cli.dry_run,
-        compression_level: cli.compression_level,
-        report: cli.report.clone(),
-        tmp_dir: cli.tmp_dir.clone(),
-        limits: cli.read.limits.to_limits(),
-        registry: cli.read.registry.to_settings()?,
-        cache_dir: cli.cache_dir.clone(),
-        platforms: cli.read.platform.clone(),
-        ui,
-    };
-    let summary = slim(&opts)?;
-    if !ui.quiet() {
-        for w in &summary.warnings {
-            eprintln!("warning: {w}");
-        }
-        eprintln!("{}", summary.line());
+    let causes = slimify::causes(e);
+    let mut lines = causes.iter();
+    if let Some(first) = lines.next() {
+        eprintln!("{red}error:{reset} {first}");
     }
-    Ok(ExitCode::SUCCESS)
+    for c in lines {
+        eprintln!("{bold}caused by:{reset} {c}");
+    }
+    if let Some(h) = e.hint() {
+        eprintln!("{yellow}hint:{reset} {h}");
+    }
 }
 
-fn run_batch(args: &cli::BatchArgs, read: &cli::ReadArgs) -> slimify::error::Result<ExitCode> {
-    use slimify::batch;
-    let (text, name) = if args.file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| Error::Usage(format!("reading the list from stdin: {e}")))?;
-        (text, "stdin".to_string())
-    } else {
-        let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Io {
-            path: args.file.clone(),
-            source: e,
-        })?;
-        (text, args.file.display().to_string())
-    };
-    let mut jobs = batch::list::parse(&text, &name)?;
-    if let Some(shard) = args.shard {
-        jobs = shard.take(jobs);
+/// `slimify expalin IMAGE PATH`: a first word that is no flag, no image
+/// reference anyone would write and close to a subcommand's name is a typo
+/// of it (clap would take it for the SOURCE image).
+fn suggest_subcommand() -> Option<ExitCode> {
+    let first = std::env::args().nth(1)?;
+    if first.starts_with('-') || first.contains([':', '/', '.']) {
+        return None;
     }
-    if args.jobs == 0 {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
+    let close = cli::SUBCOMMANDS
+        .iter()
+        .find(|s| **s != first && edit_distance(&first, s) <= 2)?;
+    // Only when it is not also a plausible image name followed by -o.
+    if std::env::args().any(|a| a == "-o" || a == "--output" || a.starts_with("--output=")) {
+        return None;
     }
-    slimify::check_compression_level(args.compression_level)?;
-    let ui = Ui::new(args.quiet);
-    let placeholder = ImageRef::parse("oci:/nonexistent")?;
-    let b = batch::Batch {
-        template: Options {
-            source: placeholder.clone(),
-            target: placeholder,
-            select: read.select.to_select().map_err(Error::Usage)?,
-            dry_run: false,
-            compression_level: args.compression_level,
-            report: None,
-            tmp_dir: args.tmp_dir.clone(),
-            limits: read.limits.to_limits(),
-            registry: read.registry.to_settings()?,
-            cache_dir: args.cache_dir.clone(),
-            platforms: read.platform.clone(),
-            ui: Ui::silent(),
-        },
-        jobs: args.jobs,
-        report_dir: args.report.clone(),
-        cache_capacity: args.layer_cache_size,
-        ui,
-    };
-    let finished = batch::run(&b, jobs)?;
-    print!("{}", batch::table(&finished));
-    Ok(if finished.failed() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    eprintln!("error: unrecognized subcommand '{first}'\n\n  tip: a similar subcommand exists: '{close}'\n\nFor more information, try '--help'.");
+    Some(ExitCode::from(2))
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

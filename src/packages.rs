@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::rootfs::{NodeKind, RootFs};
-use crate::trace::ldso::read_file;
+use crate::image_path::ImagePath;
+use crate::rootfs::RootFs;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Package {
@@ -22,7 +22,7 @@ pub struct Package {
 #[derive(Default)]
 pub struct Packages {
     list: Vec<Package>,
-    owner: BTreeMap<String, usize>,
+    owner: BTreeMap<ImagePath, usize>,
 }
 
 /// `Key: value` stanzas separated by blank lines (dpkg status; apk uses `K:value`).
@@ -54,24 +54,20 @@ impl Packages {
         self.owner.get(path).map(|&i| &self.list[i])
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// Record that `listed` (an absolute path as the database writes it) belongs to package `i`.
     fn own(&mut self, fs: &RootFs, listed: &str, i: usize) {
         // Parents resolve inside the image (usrmerge: /lib is usr/lib), the
         // file itself stays as named; directories are shared, so not owned.
-        let Ok(Some(real)) = fs.lookup(listed.trim_start_matches('/'), false) else {
+        let Ok(Some(real)) = fs.lookup(listed, false) else {
             return;
         };
-        if fs.get(&real).is_some_and(|n| n.kind != NodeKind::Dir) {
+        if fs.get(real.as_str()).is_some_and(|n| !n.is_dir()) {
             self.owner.entry(real).or_insert(i);
         }
     }
 
     fn read_dpkg(&mut self, fs: &RootFs) {
-        let Some((_, status)) = read_file(fs, "var/lib/dpkg/status") else {
+        let Some((_, status)) = fs.read("var/lib/dpkg/status") else {
             return;
         };
         let status = String::from_utf8_lossy(&status);
@@ -87,7 +83,7 @@ impl Packages {
             let arch = field(&stanza, "Architecture").unwrap_or("");
             let list = [format!("{name}:{arch}.list"), format!("{name}.list")]
                 .into_iter()
-                .find_map(|f| read_file(fs, &format!("var/lib/dpkg/info/{f}")));
+                .find_map(|f| fs.read(&format!("var/lib/dpkg/info/{f}")));
             let Some((_, list)) = list else { continue };
             let i = self.list.len();
             self.list.push(Package {
@@ -101,7 +97,7 @@ impl Packages {
     }
 
     fn read_apk(&mut self, fs: &RootFs) {
-        let Some((_, db)) = read_file(fs, "lib/apk/db/installed") else {
+        let Some((_, db)) = fs.read("lib/apk/db/installed") else {
             return;
         };
         let db = String::from_utf8_lossy(&db);

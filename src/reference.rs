@@ -8,8 +8,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-
 /// Where an image is read from or written to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageRef {
@@ -26,25 +24,50 @@ pub enum ImageRef {
     Registry { reference: String },
 }
 
+/// A reference slimify cannot use, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    #[error("empty image reference")]
+    Empty,
+    #[error("{whole}: unknown transport {transport:?}; known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive: (or a bare NAME:TAG)")]
+    UnknownTransport { transport: String, whole: String },
+    #[error("{whole}: the {transport}: transport is not supported; use docker://, docker-daemon:, docker-archive:, oci: or oci-archive:")]
+    Unsupported { transport: String, whole: String },
+    #[error("{whole}: missing path after {transport}:")]
+    MissingPath { transport: String, whole: String },
+    #[error("{whole}: the registry transport is written docker://HOST[:PORT]/REPO[:TAG]")]
+    RegistryWithoutSlashes { whole: String },
+    #[error("{whole}: {name:?} is not a valid {what} reference ({why})")]
+    Invalid {
+        whole: String,
+        name: String,
+        what: &'static str,
+        why: &'static str,
+    },
+}
+
 /// Transports skopeo knows that slimify does not (yet) read or write.
 const UNSUPPORTED: &[&str] = &["containers-storage", "dir", "ostree", "sif", "tarball"];
 
 impl ImageRef {
-    pub fn parse(s: &str) -> Result<Self> {
+    pub fn parse(s: &str) -> Result<Self, RefError> {
         if s.is_empty() {
-            return Err(Error::Reference("empty image reference".into()));
+            return Err(RefError::Empty);
         }
         if let Some((scheme, rest)) = s.split_once("://") {
             if scheme != "docker" {
                 return Err(unknown_transport(scheme, s));
             }
-            if !is_docker_reference(rest) {
-                return Err(Error::Reference(format!(
-                    "{s}: {rest:?} is not a valid registry reference (HOST[:PORT]/REPO[:TAG] or REPO@sha256:HEX)"
-                )));
+            if let Err(why) = check_docker_reference(rest) {
+                return Err(RefError::Invalid {
+                    whole: s.into(),
+                    name: rest.into(),
+                    what: "registry",
+                    why,
+                });
             }
             return Ok(ImageRef::Registry {
-                reference: normalize_tag(rest)?,
+                reference: with_tag(rest),
             });
         }
         let Some((transport, rest)) = s.split_once(':') else {
@@ -56,9 +79,10 @@ impl ImageRef {
         };
         let path_ok = || {
             if path.is_empty() {
-                Err(Error::Reference(format!(
-                    "{s}: missing path after {transport}:"
-                )))
+                Err(RefError::MissingPath {
+                    transport: transport.into(),
+                    whole: s.into(),
+                })
             } else {
                 Ok(PathBuf::from(path))
             }
@@ -67,7 +91,17 @@ impl ImageRef {
             "docker-daemon" => Self::daemon(rest, s),
             "docker-archive" => Ok(ImageRef::DockerArchive {
                 path: path_ok()?,
-                name: name.map(|n| normalize_tag(&n)).transpose()?,
+                name: name
+                    .map(|n| match check_docker_reference(&n) {
+                        Ok(()) => Ok(with_tag(&n)),
+                        Err(why) => Err(RefError::Invalid {
+                            whole: s.into(),
+                            name: n,
+                            what: "image name",
+                            why,
+                        }),
+                    })
+                    .transpose()?,
             }),
             "oci" => Ok(ImageRef::Oci {
                 dir: path_ok()?,
@@ -77,63 +111,93 @@ impl ImageRef {
                 path: path_ok()?,
                 tag: name,
             }),
-            "docker" => Err(Error::Reference(format!(
-                "{s}: the registry transport is written docker://HOST[:PORT]/REPO[:TAG]"
-            ))),
-            t if UNSUPPORTED.contains(&t) => Err(Error::Reference(format!(
-                "{s}: the {t}: transport is not supported; \
-                 use docker://, docker-daemon:, docker-archive:, oci: or oci-archive:"
-            ))),
+            "docker" => Err(RefError::RegistryWithoutSlashes { whole: s.into() }),
+            t if UNSUPPORTED.contains(&t) => Err(RefError::Unsupported {
+                transport: t.into(),
+                whole: s.into(),
+            }),
             // `myapp:fat` and `registry.local:5000/app:v1` are engine references.
-            _ if is_docker_reference(s) => Self::daemon(s, s),
+            _ if check_docker_reference(s).is_ok() => Self::daemon(s, s),
+            // A transport name has no `/`, `.` or capitals: `UX/Upper:1` is
+            // a mistyped image name, not a transport.
+            t if t.contains(['/', '.']) || t.chars().any(|c| c.is_ascii_uppercase()) => {
+                Self::daemon(s, s)
+            }
             t => Err(unknown_transport(t, s)),
         }
     }
 
-    fn daemon(name: &str, whole: &str) -> Result<Self> {
-        if !is_docker_reference(name) {
-            return Err(Error::Reference(format!(
-                "{whole}: {name:?} is not a valid Docker image reference"
-            )));
-        }
+    fn daemon(name: &str, whole: &str) -> Result<Self, RefError> {
+        check_docker_reference(name).map_err(|why| RefError::Invalid {
+            whole: whole.into(),
+            name: name.into(),
+            what: "Docker image",
+            why,
+        })?;
         Ok(ImageRef::Daemon {
-            name: normalize_tag(name)?,
+            name: with_tag(name),
         })
     }
-}
 
-fn unknown_transport(t: &str, whole: &str) -> Error {
-    Error::Reference(format!(
-        "{whole}: unknown transport {t:?}; \
-         known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive: (or a bare NAME:TAG)"
-    ))
-}
-
-/// Add `:latest` to a reference without tag or digest, as `docker tag` does.
-fn normalize_tag(name: &str) -> Result<String> {
-    if !is_docker_reference(name) {
-        return Err(Error::Reference(format!(
-            "{name:?} is not a valid Docker image reference"
-        )));
+    /// Whether writing to `self` would replace or write into the image
+    /// `source` names: the same engine tag, the same layout directory and
+    /// tag, the same archive file, the same registry reference.
+    pub fn same_image_as(&self, source: &ImageRef) -> bool {
+        use ImageRef::*;
+        let same_file = |a: &PathBuf, b: &PathBuf| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        };
+        match (self, source) {
+            (Daemon { name: a }, Daemon { name: b }) => short_name(a) == short_name(b),
+            (Oci { dir: a, tag: t }, Oci { dir: b, tag: u }) => same_file(a, b) && t == u,
+            (
+                DockerArchive { path: a, .. } | OciArchive { path: a, .. },
+                DockerArchive { path: b, .. } | OciArchive { path: b, .. },
+            ) => same_file(a, b),
+            (Registry { reference: a }, Registry { reference: b }) => {
+                short_name(a) == short_name(b)
+            }
+            _ => false,
+        }
     }
+}
+
+/// `docker.io/library/app:1` and `app:1` name the same image.
+pub fn short_name(s: &str) -> String {
+    s.strip_prefix("docker.io/")
+        .map(|s| s.strip_prefix("library/").unwrap_or(s).to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn unknown_transport(t: &str, whole: &str) -> RefError {
+    RefError::UnknownTransport {
+        transport: t.into(),
+        whole: whole.into(),
+    }
+}
+
+/// Add `:latest` to a (valid) reference without tag or digest, as `docker tag` does.
+fn with_tag(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
     if last.contains(':') || name.contains('@') {
-        Ok(name.to_string())
+        name.to_string()
     } else {
-        Ok(format!("{name}:latest"))
+        format!("{name}:latest")
     }
 }
 
 /// A loose check of the Docker reference grammar (distribution/reference):
 /// `[host[:port]/]path[:tag][@sha256:hex]`, lowercase path components.
-fn is_docker_reference(s: &str) -> bool {
+/// The error says which part is wrong.
+fn check_docker_reference(s: &str) -> Result<(), &'static str> {
     let (name, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(d)),
         None => (s, None),
     };
     if let Some(d) = digest {
         if crate::digest::Digest::parse(d).is_err() {
-            return false;
+            return Err("the digest must be sha256:<64 lowercase hex>");
         }
     }
     let (repo, tag) = match name.rsplit_once(':') {
@@ -147,7 +211,7 @@ fn is_docker_reference(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
             && !t.starts_with(['.', '-']);
         if !ok {
-            return false;
+            return Err("a tag is 1-128 letters, digits, '_', '.' or '-'");
         }
     }
     let mut parts: Vec<&str> = repo.split('/').collect();
@@ -163,18 +227,29 @@ fn is_docker_reference(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
         let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
         if !(host_ok && port_ok) {
-            return false;
+            return Err("the registry host is HOST[:PORT]");
         }
         parts.remove(0);
     }
-    !repo.is_empty()
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-                && p.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && p.ends_with(|c: char| c.is_ascii_alphanumeric())
-        })
+    if repo.is_empty() || parts.iter().any(|p| p.is_empty()) {
+        return Err("the repository name is empty");
+    }
+    if parts
+        .iter()
+        .any(|p| p.chars().any(|c| c.is_ascii_uppercase()))
+    {
+        return Err("repository names must be lowercase");
+    }
+    let ok = parts.iter().all(|p| {
+        p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && p.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && p.ends_with(|c: char| c.is_ascii_alphanumeric())
+    });
+    if !ok {
+        return Err("repository names are lowercase letters, digits and '.', '_', '-'");
+    }
+    Ok(())
 }
 
 impl fmt::Display for ImageRef {
@@ -277,6 +352,27 @@ mod tests {
             let e = ImageRef::parse(bad).unwrap_err().to_string();
             assert!(e.contains("not a valid registry reference"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_mistyped_name_is_not_an_unknown_transport() {
+        let e = ImageRef::parse("UX/Upper:1").unwrap_err().to_string();
+        assert!(e.contains("must be lowercase"), "{e}");
+        assert!(!e.contains("transport"), "{e}");
+    }
+
+    #[test]
+    fn same_image_covers_every_transport() {
+        let same = |a: &str, b: &str| p(a).same_image_as(&p(b));
+        assert!(same("app:fat", "docker-daemon:app:fat"));
+        assert!(same("docker.io/library/app:fat", "app:fat"));
+        assert!(!same("app:slim", "app:fat"));
+        assert!(same("oci:/x/lay:fat", "oci:/x/lay/:fat"));
+        assert!(!same("oci:/x/lay:slim", "oci:/x/lay:fat"));
+        assert!(same("oci-archive:/a.tar", "docker-archive:/a.tar:app:1"));
+        assert!(same("docker://reg:5000/app:1", "docker://reg:5000/app:1"));
+        assert!(!same("docker://reg:5000/app:2", "docker://reg:5000/app:1"));
+        assert!(!same("oci:/x:fat", "app:fat"));
     }
 
     #[test]

@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::keep::{KeepSet, Reason};
+use crate::files::PathError;
+use crate::keep::KeepSet;
+use crate::layer::Kind;
 use crate::packages::Packages;
-use crate::rootfs::{Node, NodeKind, RootFs};
+use crate::platform::Platform;
+use crate::rootfs::{Node, RootFs};
+use crate::units::human;
 
 /// Sizes of one side (source or slim image).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -40,7 +42,7 @@ pub struct Summary {
     pub note: Option<String>,
     /// For an index: the platforms slimmed (sizes are their sums).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub platforms: Vec<String>,
+    pub platforms: Vec<Platform>,
 }
 
 impl Sizes {
@@ -71,7 +73,7 @@ impl Summary {
     /// One line for stderr.
     pub fn line(&self) -> String {
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        format!(
+        let mut line = format!(
             "slimify{}: {} -> {}: {} -> {} content ({:.1}x smaller), {} -> {} layer bytes stored, {} -> {} paths, {:.2} s",
             if self.dry_run { " (dry run, nothing written)" } else { "" },
             self.source,
@@ -84,27 +86,15 @@ impl Summary {
             self.before.paths,
             self.after.paths,
             self.seconds
-        ) + &self.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default()
-            + &if self.platforms.is_empty() {
-                String::new()
-            } else {
-                format!("; index of {}", self.platforms.join(", "))
-            }
-    }
-}
-
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
+        );
+        if let Some(n) = &self.note {
+            line += &format!("; {n}");
+        }
+        if !self.platforms.is_empty() {
+            let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
+            line += &format!("; index of {}", names.join(", "));
+        }
+        line
     }
 }
 
@@ -112,7 +102,7 @@ pub fn human(bytes: u64) -> String {
 pub fn kept_sizes(fs: &RootFs, keep: &KeepSet, stored: u64) -> Sizes {
     Sizes {
         paths: keep.len(),
-        content_bytes: fs.content_size_of(keep.iter().map(|(p, _)| p.as_str())),
+        content_bytes: fs.content_size_of(keep.paths()),
         stored_bytes: stored,
     }
 }
@@ -160,34 +150,18 @@ struct Dropped {
 
 fn kind_name(n: &Node) -> &'static str {
     match n.kind {
-        NodeKind::File { .. } => "file",
-        NodeKind::Dir => "dir",
-        NodeKind::Symlink(_) => "symlink",
-        NodeKind::CharDevice { .. } => "char-device",
-        NodeKind::BlockDevice { .. } => "block-device",
-        NodeKind::Fifo => "fifo",
+        Kind::File { .. } => "file",
+        Kind::Dir => "dir",
+        Kind::Symlink(_) => "symlink",
+        Kind::CharDevice { .. } => "char-device",
+        Kind::BlockDevice { .. } => "block-device",
+        Kind::Fifo => "fifo",
     }
-}
-
-/// The reason for a kept path, then the reasons of what it derives from.
-pub fn reason_chain(keep: &KeepSet, first: &Reason) -> Vec<String> {
-    let mut chain = vec![first.to_string()];
-    let mut r = first;
-    while let Some(next_path) = r.because_of() {
-        match keep.reason(next_path) {
-            Some(next) if chain.len() < 256 => {
-                chain.push(next.to_string());
-                r = next;
-            }
-            _ => break,
-        }
-    }
-    chain
 }
 
 /// `report.json` becomes `report.linux-arm64-v8.json` for one platform of an index.
-pub fn path_for_platform(path: &Path, platform: &crate::source::platform::Platform) -> PathBuf {
-    let tag = platform.to_string().replace('/', "-");
+pub fn path_for_platform(path: &Path, platform: &Platform) -> PathBuf {
+    let tag = platform.file_tag();
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     let name = match path.extension() {
         Some(ext) => format!("{stem}.{tag}.{}", ext.to_string_lossy()),
@@ -196,37 +170,48 @@ pub fn path_for_platform(path: &Path, platform: &crate::source::platform::Platfo
     path.with_file_name(name)
 }
 
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("serializing the report")]
+    Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    Io(#[from] PathError),
+}
+
 /// Write the JSON report (atomically, like every other output).
-pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet) -> Result<()> {
+pub fn write_report(
+    path: &Path,
+    summary: &Summary,
+    fs: &RootFs,
+    keep: &KeepSet,
+) -> Result<(), ReportError> {
     let db = Packages::read(fs);
     let mut packages: BTreeMap<(&str, &str), (usize, u64)> = BTreeMap::new();
-    for (p, _) in keep.iter() {
-        if let (Some(pkg), Some(n)) = (db.owner(p), fs.get(p)) {
+    for p in keep.paths() {
+        if let (Some(pkg), Some(n)) = (db.owner(p.as_str()), fs.get(p.as_str())) {
             let e = packages.entry((&pkg.name, &pkg.version)).or_default();
             e.0 += 1;
-            if let NodeKind::File { size, .. } = n.kind {
-                e.1 += size;
-            }
+            e.1 += n.size();
         }
     }
     let kept = keep
         .iter()
         .filter_map(|(p, r)| {
-            let n = fs.get(p)?;
+            let n = fs.get(p.as_str())?;
             Some(Kept {
-                path: format!("/{p}"),
+                path: p.to_string(),
                 kind: kind_name(n),
-                size: match n.kind {
-                    NodeKind::File { size, .. } => size,
-                    _ => 0,
-                },
+                size: n.size(),
                 mode: format!("{:04o}", n.meta.mode),
-                reasons: reason_chain(keep, r),
+                reasons: keep.reason_chain(r),
                 target: match &n.kind {
-                    NodeKind::Symlink(t) => Some(t.as_str()),
+                    Kind::Symlink(t) => Some(t.as_str()),
                     _ => None,
                 },
-                package: db.owner(p).map(|k| format!("{} {}", k.name, k.version)),
+                package: db
+                    .owner(p.as_str())
+                    .map(|k| format!("{} {}", k.name, k.version)),
             })
         })
         .collect();
@@ -250,11 +235,6 @@ pub fn write_report(path: &Path, summary: &Summary, fs: &RootFs, keep: &KeepSet)
             .collect(),
         kept,
     };
-    let json = serde_json::to_vec_pretty(&report)
-        .map_err(|e| Error::image(format!("serializing report: {e}")))?;
-    crate::sink::replace_file(path, &json)
-}
-
-pub fn seconds(d: Duration) -> f64 {
-    (d.as_secs_f64() * 100.0).round() / 100.0
+    let json = serde_json::to_vec_pretty(&report).map_err(ReportError::Json)?;
+    Ok(crate::files::replace_file(path, &json)?)
 }

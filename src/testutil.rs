@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
+use crate::blob::BlobFile;
 use crate::digest::Digest;
 use crate::layer::{index_layer, LayerIndex};
-use crate::source::{BlobFile, Compression, LayerBlob};
+use crate::source::{Compression, LayerBlob};
 
 /// Builds one layer tar with exactly the headers a test asks for.
 pub struct LayerBuilder {

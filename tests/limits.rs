@@ -73,7 +73,7 @@ fn a_decompression_bomb_stops_at_the_ratio_guard_within_a_memory_limit() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, err) = slimify_limited(&args, 2 << 30);
     assert_eq!(code, Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_error_form(&err);
     assert!(
         err.contains("decompression bomb") && err.contains("--max-compression-ratio"),
         "{err}"
@@ -154,7 +154,7 @@ fn fails_naming(tar: &[u8], media: &str, extra: &[&str], flag: &str) {
     let out = run_layout(tar, media, extra);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_error_form(&err);
     assert!(err.contains(flag), "{err}");
 }
 

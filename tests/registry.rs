@@ -9,7 +9,7 @@ mod util;
 use std::process::{Command, Stdio};
 
 use util::registry::Registry;
-use util::{fixture, run_image, slimify_err, slimify_ok, TempTag};
+use util::{assert_error_form, fixture, run_image, slimify_err, slimify_ok, TempTag};
 
 /// Run slimify with extra environment; returns (success, stderr).
 fn slimify_env(args: &[String], env: &[(&str, &str)]) -> (bool, String) {
@@ -127,7 +127,7 @@ fn tls_registry_with_basic_auth() {
     // The CA but no credentials: refused, with a hint.
     let (ok, err) = slimify_env(&base(&["--cert-dir", &ca]), &no_config);
     assert!(!ok && err.contains("--creds"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_error_form(&err);
     // Credentials but not the CA: TLS is verified.
     let creds = format!("{user}:{password}");
     let (ok, err) = slimify_env(&base(&["--creds", &creds]), &no_config);

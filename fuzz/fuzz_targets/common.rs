@@ -6,11 +6,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use indicatif::ProgressBar;
-use slimify::digest::Digest;
-use slimify::layer::index_layer;
-use slimify::limits::{Budget, Limits};
-use slimify::rootfs::RootFs;
-use slimify::source::{BlobFile, Compression, LayerBlob};
+use slimify::internals::{index_layer, Blob, BlobFile, Budget, Compression, Digest, LayerBlob, RootFs};
+use slimify::Limits;
 
 /// One scratch directory per fuzzing process (a tmpfs when there is one).
 pub fn scratch() -> &'static Path {
@@ -51,7 +48,7 @@ pub fn flatten(layers: &[&[u8]]) -> Option<RootFs> {
         let path = dir.join(format!("layer{i}"));
         std::fs::write(&path, data).ok()?;
         let blob = LayerBlob {
-            blob: slimify::source::Blob::Local(BlobFile::whole(&path).ok()?),
+            blob: Blob::Local(BlobFile::whole(&path).ok()?),
             compression: Compression::Sniff,
             digest: None,
             diff_id: Digest::of(data),
@@ -72,4 +69,16 @@ pub fn tar_of(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
         b.append_data(&mut h, path, *data).unwrap();
     }
     b.into_inner().unwrap()
+}
+
+/// An image config running `run` (Docker's `config` object), with what
+/// every config must have.
+pub fn config(run: serde_json::Value) -> slimify::internals::ImageConfig {
+    let json = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "config": run,
+    });
+    slimify::internals::ImageConfig::parse(&serde_json::to_vec(&json).unwrap()).unwrap()
 }

@@ -5,9 +5,8 @@
 #[path = "common.rs"]
 mod common;
 
-use slimify::keep::KeepSet;
-use slimify::trace::elf::ElfInfo;
-use slimify::trace::{trace_image, TraceOptions};
+use slimify::internals::{trace_image, ElfInfo};
+use slimify::TraceOptions;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = ElfInfo::parse(data);
@@ -20,7 +19,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some(mut fs) = common::flatten(&[&tar]) else {
         return;
     };
-    let config = serde_json::json!({"config": {"Entrypoint": ["/usr/bin/prog"]}});
-    let mut keep = KeepSet::default();
-    let _ = trace_image(&mut fs, &config, &TraceOptions::new(), &mut keep);
+    let config = common::config(serde_json::json!({"Entrypoint": ["/usr/bin/prog"]}));
+    let _ = trace_image(&mut fs, &config, &TraceOptions::new());
 });

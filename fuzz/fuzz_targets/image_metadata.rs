@@ -7,8 +7,8 @@
 #[path = "common.rs"]
 mod common;
 
-use slimify::digest::Digest;
-use slimify::reference::ImageRef;
+use slimify::internals::{open_source, Digest, Want};
+use slimify::ImageRef;
 
 fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let parts = common::split(data, from);
@@ -36,14 +36,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let spool = common::scratch().join("spool");
     let _ = std::fs::create_dir_all(&spool);
     for tag in [None, Some("t".to_string())] {
-        let _ = slimify::source::open(
+        let _ = open_source(
             &ImageRef::Oci {
                 dir: dir.clone(),
                 tag,
             },
             &spool,
             &Default::default(),
-            &slimify::source::platform::Want::All,
+            &Want::All,
         );
     }
 });

@@ -5,8 +5,8 @@
 #[path = "common.rs"]
 mod common;
 
-use slimify::keep::KeepSet;
-use slimify::trace::{trace_image, TraceOptions};
+use slimify::internals::trace_image;
+use slimify::TraceOptions;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let parts = common::split(data, b"\xffLAYER\xff");
@@ -19,12 +19,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = fs.lookup(p, true);
     }
     let _ = fs.content_size();
-    let config = serde_json::json!({"config": {
+    let config = common::config(serde_json::json!({
         "Entrypoint": ["/bin/sh", "-c", "exec app \"$@\""],
         "Cmd": ["python3", "/app/main.py"],
         "Env": ["PATH=/usr/bin:/bin", "LANG=C.UTF-8"],
         "Volumes": {"/data": {}},
-    }});
-    let mut keep = KeepSet::default();
-    let _ = trace_image(&mut fs, &config, &TraceOptions::new(), &mut keep);
+    }));
+    let _ = trace_image(&mut fs, &config, &TraceOptions::new());
 });

@@ -1,7 +1,7 @@
 //! The ld.so.cache parser and its lookups.
 #![no_main]
 
-use slimify::trace::ldcache::{abi_flags, LdCache};
+use slimify::internals::{abi_flags, LdCache};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(cache) = LdCache::parse(data) else {

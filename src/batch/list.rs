@@ -1,54 +1,77 @@
 //! The batch list: one `SOURCE TARGET` pair per line, and the shard of it a
 //! run takes.
 
-use crate::error::{Error, Result};
-use crate::reference::ImageRef;
+use crate::reference::{ImageRef, RefError};
 
 /// One image to slim, with the list line it came from (1-based).
 #[derive(Clone, Debug)]
-pub struct Job {
+pub struct Entry {
     pub line: usize,
     pub source: ImageRef,
     pub target: ImageRef,
 }
 
+/// A list line slimify cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}:{line}: {why}")]
+pub struct ListError {
+    pub name: String,
+    pub line: usize,
+    #[source]
+    pub why: LineError,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("expected `SOURCE TARGET`, found {0} field(s)")]
+    Fields(usize),
+    #[error(transparent)]
+    Reference(#[from] RefError),
+    #[error("{target} is also the target of line {first}")]
+    DuplicateTarget { target: String, first: usize },
+}
+
 /// Parse the whole list before anything runs, so a typo on line 900 is
 /// reported before 899 images were slimmed. Blank lines and `#` comments
 /// (whole-line or trailing) are skipped.
-pub fn parse(text: &str, name: &str) -> Result<Vec<Job>> {
-    let mut jobs: Vec<Job> = Vec::new();
+pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>, ListError> {
+    let mut entries: Vec<Entry> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let content = raw.split_once('#').map_or(raw, |(before, _)| before);
         let fields: Vec<&str> = content.split_whitespace().collect();
-        let bad = |why: String| Error::Usage(format!("{name}:{line}: {why}"));
+        let bad = |why: LineError| ListError {
+            name: name.to_string(),
+            line,
+            why,
+        };
         match fields.as_slice() {
             [] => continue,
             [source, target] => {
-                let source = ImageRef::parse(source).map_err(|e| bad(e.to_string()))?;
-                let target = ImageRef::parse(target).map_err(|e| bad(e.to_string()))?;
-                if let Some(first) = jobs.iter().find(|j| j.target == target) {
-                    return Err(bad(format!(
-                        "{target} is also the target of line {}",
-                        first.line
-                    )));
+                let source = ImageRef::parse(source).map_err(|e| bad(e.into()))?;
+                let target = ImageRef::parse(target).map_err(|e| bad(e.into()))?;
+                if let Some(first) = entries.iter().find(|j| j.target == target) {
+                    return Err(bad(LineError::DuplicateTarget {
+                        target: target.to_string(),
+                        first: first.line,
+                    }));
                 }
-                jobs.push(Job {
+                entries.push(Entry {
                     line,
                     source,
                     target,
                 });
             }
-            _ => {
-                return Err(bad(format!(
-                    "expected `SOURCE TARGET`, found {} field(s)",
-                    fields.len()
-                )))
-            }
+            _ => return Err(bad(LineError::Fields(fields.len()))),
         }
     }
-    Ok(jobs)
+    Ok(entries)
 }
+
+/// A `--shard` value that is not `I/N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard {0:?}: expected I/N with 1 <= I <= N, e.g. 2/8")]
+pub struct BadShard(pub String);
 
 /// `--shard I/N`: the I-th of N slices (1 ≤ I ≤ N).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +81,8 @@ pub struct Shard {
 }
 
 impl Shard {
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8");
+    pub fn parse(s: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
@@ -73,7 +96,7 @@ impl Shard {
     /// shard `k mod N + 1`. Every shard gets a near-equal share wherever the
     /// big images sit in the list, and the N shards together cover the list
     /// exactly once.
-    pub fn take(&self, jobs: Vec<Job>) -> Vec<Job> {
+    pub fn take(&self, jobs: Vec<Entry>) -> Vec<Entry> {
         jobs.into_iter()
             .enumerate()
             .filter(|(k, _)| k % self.count == self.index - 1)

@@ -1,15 +1,15 @@
 //! `slimify batch`: many images in one run, sharing what they share.
 //!
-//! Jobs run on `--jobs` worker threads (each image's own work is parallel
+//! Entries run on `--jobs` worker threads (each image's own work is parallel
 //! too, on the shared rayon pool). All of them read layers through one
 //! [`LayerCache`], so a base layer that twenty images share is downloaded,
 //! decompressed and indexed once. One failing image does not stop the
 //! others; the run reports every outcome and fails if any image failed.
 
-pub mod list;
+mod list;
 mod table;
 
-pub use list::{Job, Shard};
+pub use list::{parse, BadShard, Entry, LineError, ListError, Shard};
 pub use table::{summary_json, table};
 
 use std::path::{Path, PathBuf};
@@ -17,28 +17,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, Result};
 use crate::layer::cache::LayerCache;
-use crate::report::{seconds, Summary};
+use crate::pipeline::{slim_with, Job, Settings};
+use crate::report::Summary;
 use crate::ui::Ui;
-use crate::Options;
+use crate::units::seconds;
 
-/// How a batch runs, besides each image's own [`Options`].
+/// How a batch runs, besides the [`Settings`] every image gets.
 pub struct Batch {
-    /// Options every image gets; source, target and report are set per job.
-    pub template: Options,
     pub jobs: usize,
     /// `--report DIR`: one JSON report per image, plus `summary.json`.
     pub report_dir: Option<PathBuf>,
     /// Most uncompressed layer bytes kept indexed for reuse within the run.
     pub cache_capacity: u64,
+    /// What the batch itself shows (a line per image, a bar); images run silently.
     pub ui: Ui,
 }
 
 /// What happened to one image.
 pub struct Outcome {
-    pub job: Job,
-    pub result: std::result::Result<Summary, String>,
+    pub entry: Entry,
+    pub result: Result<Summary>,
     pub seconds: f64,
     /// The reports written for it (one per platform of an index), relative
     /// to the report directory.
@@ -60,38 +60,35 @@ impl Finished {
     }
 }
 
-pub fn run(batch: &Batch, jobs: Vec<Job>) -> Result<Finished> {
+pub fn run(settings: &Settings, batch: &Batch, entries: Vec<Entry>) -> Result<Finished> {
     let started = Instant::now();
-    let tmp_root = batch
-        .template
-        .tmp_dir
-        .clone()
-        .unwrap_or_else(std::env::temp_dir);
-    crate::sink::leftovers::remove_stale(&tmp_root, crate::sink::leftovers::SPOOL);
-    let spool = tempfile::Builder::new()
-        .prefix(&crate::sink::leftovers::prefix(
-            crate::sink::leftovers::SPOOL,
-        ))
-        .tempdir_in(&tmp_root)
-        .at(&tmp_root)?;
+    if batch.jobs == 0 {
+        return Err(Error::NoJobs);
+    }
+    settings.check()?;
+    let spool = crate::files::spool_dir(settings.tmp_dir.as_deref())?;
     if let Some(dir) = &batch.report_dir {
-        std::fs::create_dir_all(dir).at(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| crate::files::PathError::new(dir, e))?;
     }
     let cache = LayerCache::new(
         spool.path(),
-        batch.template.cache_dir.clone(),
+        settings.cache_dir.clone(),
         batch.cache_capacity,
     )?;
-    let bar = batch.ui.count("images", jobs.len() as u64);
+    let settings = Settings {
+        ui: Ui::silent(),
+        ..settings.clone()
+    };
+    let bar = batch.ui.count("images", entries.len() as u64);
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
-    let workers = batch.jobs.clamp(1, jobs.len().max(1));
+    let done: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..entries.len()).map(|_| None).collect());
+    let workers = batch.jobs.clamp(1, entries.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(k) else { break };
-                let outcome = one(batch, job, &cache);
+                let Some(entry) = entries.get(k) else { break };
+                let outcome = one(&settings, batch, entry, &cache);
                 if !batch.ui.quiet() {
                     let line = table::progress_line(&outcome);
                     if bar.is_hidden() {
@@ -110,7 +107,7 @@ pub fn run(batch: &Batch, jobs: Vec<Job>) -> Result<Finished> {
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .into_iter()
-        .map(|o| o.expect("every job ran"))
+        .map(|o| o.expect("every entry ran"))
         .collect();
     let stats = &cache.stats;
     let finished = Finished {
@@ -121,35 +118,33 @@ pub fn run(batch: &Batch, jobs: Vec<Job>) -> Result<Finished> {
         layers_from_cache_dir: stats.disk_hits.load(Ordering::Relaxed),
     };
     if let Some(dir) = &batch.report_dir {
-        let path = dir.join("summary.json");
-        crate::sink::replace_file(&path, &summary_json(&finished))?;
+        crate::files::replace_file(&dir.join("summary.json"), &summary_json(&finished))?;
     }
     Ok(finished)
 }
 
-fn one(batch: &Batch, job: &Job, cache: &LayerCache) -> Outcome {
+fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) -> Outcome {
     let started = Instant::now();
     let report = batch
         .report_dir
         .as_ref()
-        .map(|_| report_name(job.line, &job.source.to_string()));
-    let mut opts = batch.template.clone();
-    opts.source = job.source.clone();
-    opts.target = job.target.clone();
-    opts.report = report
-        .as_ref()
-        .zip(batch.report_dir.as_ref())
-        .map(|(name, dir)| dir.join(name));
-    opts.ui = Ui::silent();
-    let result = crate::slim_with(&opts, Some(cache)).map_err(|e| e.to_string());
+        .map(|_| report_name(entry.line, &entry.source.to_string()));
+    let job = Job {
+        source: entry.source.clone(),
+        target: entry.target.clone(),
+        report: report
+            .as_ref()
+            .zip(batch.report_dir.as_ref())
+            .map(|(name, dir)| dir.join(name)),
+    };
+    let result = slim_with(settings, &job, Some(cache));
     // An index's images are reported one file per platform.
     let reports = match (&result, report) {
         (Ok(s), Some(name)) if !s.platforms.is_empty() => s
             .platforms
             .iter()
-            .filter_map(|p| crate::source::platform::Platform::parse(p).ok())
             .map(|p| {
-                crate::report::path_for_platform(Path::new(&name), &p)
+                crate::report::path_for_platform(Path::new(&name), p)
                     .display()
                     .to_string()
             })
@@ -158,7 +153,7 @@ fn one(batch: &Batch, job: &Job, cache: &LayerCache) -> Outcome {
         _ => vec![],
     };
     Outcome {
-        job: job.clone(),
+        entry: entry.clone(),
         reports,
         result,
         seconds: seconds(started.elapsed()),

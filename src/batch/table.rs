@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use super::{Finished, Outcome};
-use crate::report::human;
+use crate::error::one_line;
+use crate::units::human;
 
 fn ratio(before: u64, after: u64) -> String {
     if after == 0 {
@@ -19,14 +20,19 @@ pub fn progress_line(o: &Outcome) -> String {
     match &o.result {
         Ok(s) => format!(
             "[ok] {} -> {}: {} -> {} ({}), {:.2} s",
-            o.job.source,
-            o.job.target,
+            o.entry.source,
+            o.entry.target,
             human(s.before.content_bytes),
             human(s.after.content_bytes),
             ratio(s.before.content_bytes, s.after.content_bytes),
             o.seconds
         ),
-        Err(e) => format!("[FAILED] {} (line {}): {e}", o.job.source, o.job.line),
+        Err(e) => format!(
+            "[FAILED] {} (line {}): {}",
+            o.entry.source,
+            o.entry.line,
+            one_line(e)
+        ),
     }
 }
 
@@ -43,7 +49,7 @@ pub fn table(f: &Finished) -> String {
     ]];
     let (mut before, mut after) = (0u64, 0u64);
     for o in &f.outcomes {
-        let image = o.job.source.to_string();
+        let image = o.entry.source.to_string();
         let secs = format!("{:.2}", o.seconds);
         rows.push(match &o.result {
             Ok(s) => {
@@ -93,8 +99,10 @@ pub fn table(f: &Finished) -> String {
     for o in &f.outcomes {
         if let Err(e) = &o.result {
             out.push_str(&format!(
-                "failed: line {}: {}: {e}\n",
-                o.job.line, o.job.source
+                "failed: line {}: {}: {}\n",
+                o.entry.line,
+                o.entry.source,
+                one_line(e)
             ));
         }
     }
@@ -121,9 +129,9 @@ pub fn summary_json(f: &Finished) -> Vec<u8> {
         .iter()
         .map(|o| {
             let mut v = json!({
-                "line": o.job.line,
-                "source": o.job.source.to_string(),
-                "target": o.job.target.to_string(),
+                "line": o.entry.line,
+                "source": o.entry.source.to_string(),
+                "target": o.entry.target.to_string(),
                 "seconds": o.seconds,
                 "status": if o.result.is_ok() { "ok" } else { "failed" },
             });
@@ -134,7 +142,7 @@ pub fn summary_json(f: &Finished) -> Vec<u8> {
                     v["manifest_digest"] = json!(s.manifest_digest);
                     v["reports"] = json!(o.reports);
                 }
-                Err(e) => v["error"] = json!(e),
+                Err(e) => v["error"] = json!(one_line(e)),
             }
             v
         })

@@ -24,11 +24,12 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::ProgressBar;
 
-use super::{index_layer, LayerIndex};
+use super::{index_layer, LayerError, LayerIndex};
+use crate::blob::BlobFile;
 use crate::digest::Digest;
-use crate::error::{IoContext, Result};
+use crate::files::{IoContext, PathError};
 use crate::limits::Budget;
-use crate::source::{Blob, BlobFile, Compression, LayerBlob};
+use crate::source::{Blob, Compression, LayerBlob};
 
 /// One diff_id's slot: empty until a job has indexed it.
 type Slot = Arc<Mutex<Option<Arc<LayerIndex>>>>;
@@ -64,7 +65,7 @@ pub struct Stats {
 
 impl LayerCache {
     /// A cache for one run. `capacity` 0 disables sharing (a single image).
-    pub fn new(spool_dir: &Path, dir: Option<PathBuf>, capacity: u64) -> Result<Self> {
+    pub fn new(spool_dir: &Path, dir: Option<PathBuf>, capacity: u64) -> Result<Self, PathError> {
         if let Some(d) = &dir {
             std::fs::create_dir_all(d.join("layers")).at(d)?;
         }
@@ -84,12 +85,12 @@ impl LayerCache {
         layer: &LayerBlob,
         progress: &ProgressBar,
         budget: &Budget,
-    ) -> Result<Arc<LayerIndex>> {
+    ) -> Result<Arc<LayerIndex>, LayerError> {
         let slot = self.slot(&layer.diff_id);
         let mut held = slot.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = held.as_ref() {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            progress.inc(layer.blob.len());
+            progress.inc(layer.blob.stored_size());
             return Ok(found.clone());
         }
         let index = Arc::new(self.build(number, layer, progress, budget)?);
@@ -132,14 +133,14 @@ impl LayerCache {
         layer: &LayerBlob,
         progress: &ProgressBar,
         budget: &Budget,
-    ) -> Result<LayerIndex> {
+    ) -> Result<LayerIndex, LayerError> {
         let Some(kept) = self.kept_path(&layer.diff_id) else {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
             return index_layer(number, layer, &self.spool_dir, progress, budget);
         };
-        if kept.is_file() {
+        if let Ok(file) = BlobFile::whole(&kept) {
             let cached = LayerBlob {
-                blob: Blob::Local(BlobFile::whole(&kept)?),
+                blob: Blob::Local(file),
                 compression: Compression::None,
                 digest: None,
                 diff_id: layer.diff_id.clone(),
@@ -147,7 +148,7 @@ impl LayerCache {
             match index_layer(number, &cached, &self.spool_dir, progress, budget) {
                 Ok(index) => {
                     self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
-                    progress.inc(layer.blob.len().saturating_sub(index.tar_size));
+                    progress.inc(layer.blob.stored_size().saturating_sub(index.tar_size));
                     return Ok(index);
                 }
                 // A damaged or truncated cache file: drop it, use the source.
@@ -159,7 +160,11 @@ impl LayerCache {
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let index = index_layer(number, layer, &self.spool_dir, progress, budget)?;
         if !is_uncompressed(layer) {
-            keep_copy(&index.content, &kept)?;
+            keep_copy(&index.content, &kept).map_err(|e| LayerError {
+                index: number,
+                digest: layer.diff_id.to_string(),
+                cause: e.into(),
+            })?;
         }
         Ok(index)
     }
@@ -184,8 +189,8 @@ fn is_uncompressed(layer: &LayerBlob) -> bool {
 /// Copy a verified layer tar into the cache directory under a temporary
 /// name, then rename it into place: concurrent runs sharing the directory
 /// (CI shards on one volume) see a whole file or none.
-fn keep_copy(tar: &BlobFile, path: &Path) -> Result<()> {
-    crate::sink::write_atomically(path, false, |w| {
+fn keep_copy(tar: &BlobFile, path: &Path) -> Result<(), PathError> {
+    crate::files::write_atomically(path, false, |w| {
         std::io::copy(&mut tar.reader(), w).map(|_| ())
     })
 }

@@ -5,9 +5,10 @@ use std::sync::mpsc;
 
 use indicatif::ProgressBar;
 
+use crate::blob::BlobFile;
 use crate::digest::{Digest, HashingReader};
-use crate::limits::Budget;
-use crate::source::{BlobFile, Compression};
+use crate::limits::{Budget, Exceeded};
+use crate::source::Compression;
 
 /// Decide the compression of a blob without a media type by its magic bytes.
 pub fn sniff(blob: &BlobFile) -> io::Result<Compression> {
@@ -85,6 +86,18 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 /// Decompressed data in flight between the inflater and the indexer.
 pub type Chunk = io::Result<Vec<u8>>;
 
+/// Why inflating a layer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InflateError {
+    #[error(transparent)]
+    Limit(Exceeded),
+    #[error("decompressing the layer")]
+    Io(#[source] io::Error),
+    /// The indexer stopped reading (it reports why).
+    #[error("indexing stopped")]
+    Stopped,
+}
+
 /// Read `blob`, hash it, inflate it and send the tar stream in 1 MiB chunks.
 /// Returns the blob's digest (over every byte, trailing ones included).
 pub fn inflate_into(
@@ -93,15 +106,15 @@ pub fn inflate_into(
     c: Compression,
     progress: &ProgressBar,
     budget: &Budget,
-) -> io::Result<Digest> {
+) -> Result<Digest, InflateError> {
     let counted = Counting::new(blob.reader(), progress.clone());
     let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
     let result = (|| {
-        let mut decoder = decoder(c, &mut outer)?;
+        let mut decoder = decoder(c, &mut outer).map_err(InflateError::Io)?;
         let mut out = 0u64;
         loop {
             let mut buf = vec![0u8; 1 << 20];
-            let n = read_up_to(&mut decoder, &mut buf)?;
+            let n = read_up_to(&mut decoder, &mut buf).map_err(InflateError::Io)?;
             if n == 0 {
                 break;
             }
@@ -110,21 +123,22 @@ pub fn inflate_into(
             out += n as u64;
             budget
                 .take(n as u64, out, blob.len())
-                .map_err(io::Error::other)?;
+                .map_err(InflateError::Limit)?;
             buf.truncate(n);
             if tx.send(Ok(buf)).is_err() {
-                // The indexer stopped (and reports why); nothing more to do.
-                return Err(io::Error::other("indexing stopped"));
+                return Err(InflateError::Stopped);
             }
         }
         drop(decoder);
-        super::drain(&mut outer)?;
+        super::drain(&mut outer).map_err(InflateError::Io)?;
         Ok(())
     })();
     match result {
         Ok(()) => Ok(outer.into_inner().finish().0),
         Err(e) => {
-            let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+            // The indexer sees the stream end in an error and stops; the
+            // caller reads the typed reason from this thread's result.
+            let _ = tx.send(Err(io::Error::other(e.to_string())));
             Err(e)
         }
     }

@@ -2,7 +2,8 @@
 
 use std::io::Read;
 
-use crate::limits::Limits;
+use crate::image_path::{DotDot, ImagePath};
+use crate::limits::{Exceeded, Limits};
 
 use super::drain;
 use super::guard::HeaderGuard;
@@ -33,9 +34,10 @@ impl Meta {
     }
 }
 
+/// What a path is, in a layer and in the flattened filesystem alike.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    /// Regular file: its bytes are at `offset..offset+size` of the layer content.
+pub enum Kind {
+    /// Regular file: its bytes are at `offset..offset+size` of a layer's content.
     File {
         offset: u64,
         size: u64,
@@ -43,8 +45,6 @@ pub enum EntryKind {
     Dir,
     /// Kept verbatim: the target is never rewritten.
     Symlink(String),
-    /// A hard link to another path of the image (this or an earlier layer).
-    HardLink(String),
     CharDevice {
         major: u32,
         minor: u32,
@@ -54,116 +54,170 @@ pub enum EntryKind {
         minor: u32,
     },
     Fifo,
+}
+
+/// What one layer entry does to the filesystem below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Puts a file, directory, link or device at the path.
+    Add(Kind),
+    /// A hard link to another path of the image (this or an earlier layer).
+    HardLink(ImagePath),
     /// `.wh.NAME`: NAME (and everything under it) from lower layers is deleted.
     Whiteout,
     /// `.wh..wh..opq`: the directory's lower-layer children are hidden.
     Opaque,
 }
 
-/// One tar entry, with its path normalised (relative, no `.`; see
-/// [`normalize_path`]). For whiteouts the path is the path being deleted; for
-/// an opaque marker it is the directory.
+/// One tar entry. For whiteouts the path is the path being deleted; for an
+/// opaque marker it is the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub path: String,
-    pub kind: EntryKind,
+    pub path: ImagePath,
+    pub change: Change,
     pub meta: Meta,
+}
+
+/// An entry slimify refuses to index.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("entry path is not UTF-8: {0:?}")]
+    NotUtf8(String),
+    #[error("entry {0}")]
+    DotDot(#[from] DotDot),
+    #[error("entry {path:?}...")]
+    Limit {
+        path: String,
+        #[source]
+        source: Exceeded,
+    },
+    #[error("{path:?}: its {field} field")]
+    Field {
+        path: String,
+        field: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0:?}: link without a target")]
+    NoLinkTarget(String),
+    #[error("{0:?}: link target is not UTF-8")]
+    LinkNotUtf8(String),
+    #[error("{0:?}: sparse files are not supported")]
+    Sparse(String),
+    #[error("whiteout {path:?} names {name:?}")]
+    WhiteoutOfDot { path: String, name: String },
+}
+
+/// Why reading a layer's tar stream stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Limit(#[from] Exceeded),
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    #[error("reading the tar stream")]
+    Tar(#[source] std::io::Error),
 }
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
-/// Turn a tar path into the image-relative form used everywhere: no leading
-/// `/` or `./`, no `.` components, no trailing `/`. The root is `""`.
-/// A `..` component is refused: it could only mean escaping the image root.
-pub fn normalize_path(raw: &str) -> Result<String, String> {
-    let mut parts = Vec::new();
-    for c in raw.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => return Err(format!("entry {raw:?} has a '..' component")),
-            c => parts.push(c),
-        }
+/// Read all entries of an uncompressed layer tar, then the rest of the stream.
+pub fn read_entries<R: Read>(reader: R, limits: &Limits) -> Result<Vec<Entry>, ReadError> {
+    let mut archive = tar::Archive::new(HeaderGuard::new(reader, limits));
+    let result = collect(&mut archive, limits);
+    let mut guard = archive.into_inner();
+    // A limit the guard hit is why the tar crate failed.
+    if let Some(x) = guard.exceeded() {
+        return Err(ReadError::Limit(x.clone()));
     }
-    Ok(parts.join("/"))
+    let entries = result?;
+    drain(&mut guard).map_err(ReadError::Tar)?;
+    Ok(entries)
 }
 
-/// Read all entries of an uncompressed layer tar, then the rest of the stream.
-pub fn read_entries<R: Read>(reader: R, limits: &Limits) -> Result<Vec<Entry>, String> {
-    let mut archive = tar::Archive::new(HeaderGuard::new(reader, limits));
+fn collect<R: Read>(
+    archive: &mut tar::Archive<HeaderGuard<R>>,
+    limits: &Limits,
+) -> Result<Vec<Entry>, ReadError> {
     let mut out = Vec::new();
-    {
-        let entries = archive.entries().map_err(|e| format!("reading tar: {e}"))?;
-        for (n, entry) in entries.enumerate() {
-            limits.check_entries(n as u64 + 1)?;
-            let mut entry = entry.map_err(|e| format!("reading tar: {e}"))?;
-            if let Some(e) = convert(&mut entry, limits)? {
-                out.push(e);
-            }
+    for (n, entry) in archive.entries().map_err(ReadError::Tar)?.enumerate() {
+        limits.check_entries(n as u64 + 1)?;
+        let mut entry = entry.map_err(ReadError::Tar)?;
+        if let Some(e) = convert(&mut entry, limits)? {
+            out.push(e);
         }
     }
-    drain(&mut archive.into_inner().into_inner())
-        .map_err(|e| format!("reading past the tar end: {e}"))?;
     Ok(out)
 }
 
 fn convert<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     limits: &Limits,
-) -> Result<Option<Entry>, String> {
+) -> Result<Option<Entry>, EntryError> {
     use tar::EntryType as T;
     let raw_path = String::from_utf8(entry.path_bytes().into_owned()).map_err(|e| {
-        format!(
-            "entry path is not UTF-8: {:?}",
-            String::from_utf8_lossy(e.as_bytes())
-        )
+        EntryError::NotUtf8(truncated(&String::from_utf8_lossy(e.as_bytes())).into())
     })?;
     limits
         .check_path(&raw_path)
-        .map_err(|e| format!("entry {:?}...: {e}", truncated(&raw_path)))?;
-    let path = normalize_path(&raw_path)?;
+        .map_err(|source| EntryError::Limit {
+            path: truncated(&raw_path).into(),
+            source,
+        })?;
+    let path = ImagePath::parse(&raw_path)?;
     let header = entry.header();
-    let bad = |e: std::io::Error| format!("{raw_path:?}: {e}");
+    let field = |name: &'static str| {
+        let path = raw_path.clone();
+        move |source| EntryError::Field {
+            path,
+            field: name,
+            source,
+        }
+    };
     let old = header.as_old();
     let (mode, uid, gid, mtime) = (
-        lenient(&old.mode, header.mode().map(u64::from)).map_err(bad)? as u32 & 0o7777,
-        lenient(&old.uid, header.uid()).map_err(bad)?,
-        lenient(&old.gid, header.gid()).map_err(bad)?,
-        lenient(&old.mtime, header.mtime()).map_err(bad)?,
+        lenient(&old.mode, header.mode().map(u64::from)).map_err(field("mode"))? as u32 & 0o7777,
+        lenient(&old.uid, header.uid()).map_err(field("uid"))?,
+        lenient(&old.gid, header.gid()).map_err(field("gid"))?,
+        lenient(&old.mtime, header.mtime()).map_err(field("mtime"))?,
     );
     let dev = (
         header.device_major().ok().flatten().unwrap_or(0),
         header.device_minor().ok().flatten().unwrap_or(0),
     );
-    let link = || -> Result<String, String> {
+    let link = || -> Result<String, EntryError> {
         let bytes = entry
             .link_name_bytes()
-            .ok_or_else(|| format!("{raw_path:?}: link without a target"))?;
+            .ok_or_else(|| EntryError::NoLinkTarget(raw_path.clone()))?;
         let target = String::from_utf8(bytes.into_owned())
-            .map_err(|_| format!("{raw_path:?}: link target is not UTF-8"))?;
+            .map_err(|_| EntryError::LinkNotUtf8(raw_path.clone()))?;
         limits
             .check_path(&target)
-            .map_err(|e| format!("{raw_path:?}: link target: {e}"))?;
+            .map_err(|source| EntryError::Limit {
+                path: truncated(&raw_path).into(),
+                source,
+            })?;
         Ok(target)
     };
-    let kind = match header.entry_type() {
-        T::Regular | T::Continuous => EntryKind::File {
+    let change = match header.entry_type() {
+        T::Regular | T::Continuous => Change::Add(Kind::File {
             offset: entry.raw_file_position(),
             size: entry.size(),
-        },
-        T::Directory => EntryKind::Dir,
-        T::Symlink => EntryKind::Symlink(link()?),
-        T::Link => EntryKind::HardLink(normalize_path(&link()?)?),
-        T::Char => EntryKind::CharDevice {
+        }),
+        T::Directory => Change::Add(Kind::Dir),
+        T::Symlink => Change::Add(Kind::Symlink(link()?)),
+        T::Link => Change::HardLink(ImagePath::parse(&link()?)?),
+        T::Char => Change::Add(Kind::CharDevice {
             major: dev.0,
             minor: dev.1,
-        },
-        T::Block => EntryKind::BlockDevice {
+        }),
+        T::Block => Change::Add(Kind::BlockDevice {
             major: dev.0,
             minor: dev.1,
-        },
-        T::Fifo => EntryKind::Fifo,
-        T::GNUSparse => return Err(format!("{raw_path:?}: sparse files are not supported")),
+        }),
+        T::Fifo => Change::Add(Kind::Fifo),
+        T::GNUSparse => return Err(EntryError::Sparse(raw_path)),
         // Global PAX headers, GNU volume labels and the like describe no file.
         _ => return Ok(None),
     };
@@ -172,17 +226,14 @@ fn convert<R: Read>(
         uid,
         gid,
         mtime,
-        xattrs: xattrs(entry).map_err(|e| format!("{raw_path:?}: PAX header: {e}"))?,
+        xattrs: xattrs(entry).map_err(field("PAX header"))?,
     };
     // Whiteouts are recognised by their base name (OCI image-spec, layer.md).
-    let (dir, base) = match path.rsplit_once('/') {
-        Some((d, b)) => (d, b),
-        None => ("", path.as_str()),
-    };
+    let (dir, base) = (path.parent(), path.file_name());
     if base == OPAQUE {
         return Ok(Some(Entry {
-            path: dir.to_string(),
-            kind: EntryKind::Opaque,
+            path: dir,
+            change: Change::Opaque,
             meta,
         }));
     }
@@ -192,20 +243,18 @@ fn convert<R: Read>(
             return Ok(None);
         }
         if name == "." || name == ".." {
-            return Err(format!("whiteout {raw_path:?} names {name:?}"));
+            return Err(EntryError::WhiteoutOfDot {
+                path: raw_path,
+                name: name.into(),
+            });
         }
-        let target = if dir.is_empty() {
-            name.to_string()
-        } else {
-            format!("{dir}/{name}")
-        };
         return Ok(Some(Entry {
-            path: target,
-            kind: EntryKind::Whiteout,
+            path: dir.join(name),
+            change: Change::Whiteout,
             meta,
         }));
     }
-    Ok(Some(Entry { path, kind, meta }))
+    Ok(Some(Entry { path, change, meta }))
 }
 
 /// The start of a long path, for an error message.
@@ -240,17 +289,4 @@ fn xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Vec<(String
     }
     out.sort();
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_normalised_and_dotdot_refused() {
-        assert_eq!(normalize_path("./usr/bin/").unwrap(), "usr/bin");
-        assert_eq!(normalize_path("/etc//passwd").unwrap(), "etc/passwd");
-        assert_eq!(normalize_path("./").unwrap(), "");
-        assert!(normalize_path("usr/../../etc/shadow").is_err());
-    }
 }

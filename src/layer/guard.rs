@@ -4,14 +4,16 @@
 //! allocate gigabytes before any check of slimify's runs. This reader follows
 //! the stream's 512-byte headers itself and refuses such an entry by its
 //! declared size, before a byte of it is read.
+//!
+//! A refusal stops the stream with a plain I/O error (so the tar crate
+//! stops) and keeps the typed reason, which the reader takes back with
+//! [`HeaderGuard::exceeded`] once the tar crate has given up.
 
 use std::io::{self, Read};
 
-use crate::limits::{Exceeded, Limits};
+use crate::limits::{Exceeded, Limits, PAX_HEADER_BYTES};
 
 const BLOCK: usize = 512;
-/// A PAX header holds a few records (path, times, xattrs): 1 MiB is plenty.
-pub const MAX_PAX_BYTES: u64 = 1 << 20;
 
 pub struct HeaderGuard<R> {
     inner: R,
@@ -24,6 +26,8 @@ pub struct HeaderGuard<R> {
     pax: Option<(Vec<u8>, u64)>,
     /// `size` from a PAX header: the next entry's real data size.
     size_override: Option<u64>,
+    /// Why the stream was stopped, if it was.
+    exceeded: Option<Exceeded>,
 }
 
 impl<R: Read> HeaderGuard<R> {
@@ -39,11 +43,19 @@ impl<R: Read> HeaderGuard<R> {
             skip: 0,
             pax: None,
             size_override: None,
+            exceeded: None,
         }
     }
 
-    pub fn into_inner(self) -> R {
-        self.inner
+    /// The limit that stopped the stream, if one did.
+    pub fn exceeded(&self) -> Option<&Exceeded> {
+        self.exceeded.as_ref()
+    }
+
+    fn refuse(&mut self, why: Exceeded) -> io::Result<()> {
+        let e = io::Error::other(why.to_string());
+        self.exceeded = Some(why);
+        Err(e)
     }
 
     fn feed(&mut self, mut data: &[u8]) -> io::Result<()> {
@@ -85,19 +97,21 @@ impl<R: Read> HeaderGuard<R> {
         let data = match typeflag {
             b'L' | b'K' => {
                 if size > self.max_name {
-                    return Err(io::Error::other(Exceeded(format!(
-                        "a GNU long {} of {size} bytes exceeds the limit of {} bytes; raise it with --max-path-length",
-                        if typeflag == b'L' { "name" } else { "link target" },
-                        self.max_name - 1
-                    ))));
+                    return self.refuse(Exceeded::LongName {
+                        what: if typeflag == b'L' {
+                            "name"
+                        } else {
+                            "link target"
+                        },
+                        len: size,
+                        limit: self.max_name - 1,
+                    });
                 }
                 size
             }
             b'x' | b'g' => {
-                if size > MAX_PAX_BYTES {
-                    return Err(io::Error::other(Exceeded(format!(
-                        "a PAX header of {size} bytes exceeds the fixed limit of {MAX_PAX_BYTES} bytes"
-                    ))));
+                if size > PAX_HEADER_BYTES {
+                    return self.refuse(Exceeded::PaxHeader { len: size });
                 }
                 if typeflag == b'x' {
                     self.pax = Some((Vec::with_capacity(size as usize), size));
@@ -165,18 +179,21 @@ mod tests {
         h.as_bytes().to_vec()
     }
 
-    fn read_all(stream: &[u8]) -> io::Result<u64> {
+    /// Read the whole stream through a guard; the limit it stopped at, if any.
+    fn read_all(stream: &[u8]) -> Option<Exceeded> {
         let mut g = HeaderGuard::new(stream, &Limits::default());
-        io::copy(&mut g, &mut io::sink())
+        let result = io::copy(&mut g, &mut io::sink());
+        assert_eq!(result.is_err(), g.exceeded().is_some());
+        g.exceeded().cloned()
     }
 
     #[test]
     fn a_huge_long_name_is_refused_by_its_declared_size() {
         // The header alone: the 1 GiB of name never has to exist.
-        let err = read_all(&header(b"././@LongLink", b'L', 1 << 30)).unwrap_err();
-        assert!(err.to_string().contains("--max-path-length"), "{err}");
-        let err = read_all(&header(b"pax", b'x', 64 << 20)).unwrap_err();
-        assert!(err.to_string().contains("PAX header"), "{err}");
+        let err = read_all(&header(b"././@LongLink", b'L', 1 << 30)).unwrap();
+        assert!(matches!(err, Exceeded::LongName { len, .. } if len == 1 << 30));
+        let err = read_all(&header(b"pax", b'x', 64 << 20)).unwrap();
+        assert_eq!(err, Exceeded::PaxHeader { len: 64 << 20 });
     }
 
     #[test]
@@ -199,7 +216,7 @@ mod tests {
         let mut stream = b.into_inner().unwrap();
         stream.truncate(stream.len() - 1024); // drop the end-of-archive blocks
         stream.extend(&s);
-        let err = read_all(&stream).unwrap_err();
+        let err = read_all(&stream).unwrap();
         assert!(err.to_string().contains("--max-path-length"), "{err}");
     }
 }

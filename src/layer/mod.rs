@@ -11,7 +11,8 @@ mod decompress;
 mod entry;
 mod guard;
 
-pub use entry::{normalize_path, Entry, EntryKind, Meta};
+pub use decompress::InflateError;
+pub use entry::{Change, Entry, EntryError, Kind, Meta, ReadError};
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -20,18 +21,55 @@ use std::sync::mpsc;
 
 use indicatif::ProgressBar;
 
-use crate::digest::HashingReader;
-use crate::error::{Error, IoContext, Result};
-use crate::limits::{Budget, Exceeded};
-use crate::source::{BlobFile, Compression, LayerBlob};
+use crate::blob::BlobFile;
+use crate::digest::{HashingReader, Mismatch};
+use crate::files::{IoContext, PathError};
+use crate::limits::Budget;
+use crate::source::{Compression, LayerBlob, SourceError};
 
 /// Everything a layer contributes, in tar order.
 pub struct LayerIndex {
     pub entries: Vec<Entry>,
-    /// Where `EntryKind::File` offsets point.
+    /// Where `Kind::File` offsets point.
     pub content: BlobFile,
     /// Size of the uncompressed tar stream.
     pub tar_size: u64,
+}
+
+/// A layer that could not be read, with what it is (its place in the image
+/// and its digest) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read layer {index} ({digest})")]
+pub struct LayerError {
+    pub index: usize,
+    pub digest: String,
+    #[source]
+    pub cause: LayerCause,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayerCause {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Inflate(#[from] InflateError),
+    #[error(transparent)]
+    Digest(#[from] Mismatch),
+    #[error(transparent)]
+    Fetch(#[from] SourceError),
+    #[error(transparent)]
+    Io(#[from] PathError),
+    #[error("interrupted by a signal")]
+    Interrupted,
+}
+
+impl LayerError {
+    pub fn hint(&self) -> Option<String> {
+        match &self.cause {
+            LayerCause::Fetch(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// Decompress, verify (blob digest and diff_id) and index one layer.
@@ -41,12 +79,26 @@ pub fn index_layer(
     spool_dir: &Path,
     progress: &ProgressBar,
     budget: &Budget,
-) -> Result<LayerIndex> {
-    let fail = |reason: String| Error::Layer {
-        layer: number,
+) -> Result<LayerIndex, LayerError> {
+    index_layer_inner(number, layer, spool_dir, progress, budget).map_err(|cause| LayerError {
+        index: number,
         digest: layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string(),
-        reason,
-    };
+        // A stream cut by Ctrl-C reads as a broken stream: say what it was.
+        cause: if crate::interrupt::interrupted() {
+            LayerCause::Interrupted
+        } else {
+            cause
+        },
+    })
+}
+
+fn index_layer_inner(
+    number: usize,
+    layer: &LayerBlob,
+    spool_dir: &Path,
+    progress: &ProgressBar,
+    budget: &Budget,
+) -> Result<LayerIndex, LayerCause> {
     let blob = layer.blob.open(spool_dir)?;
     let compression = match layer.compression {
         Compression::Sniff => decompress::sniff(&blob).at(&blob.name)?,
@@ -67,10 +119,12 @@ pub fn index_layer(
     if compression == Compression::None {
         // The blob is the tar: index it in place, no spool needed.
         let size = blob.len();
-        budget.take(size, size, size).map_err(|e| fail(e.0))?;
+        budget
+            .take(size, size, size)
+            .map_err(|e| LayerCause::Read(e.into()))?;
         let counted = decompress::Counting::new(blob.reader(), progress.clone());
         let mut tar = HashingReader::new(io::BufReader::with_capacity(1 << 20, counted));
-        let entries = entry::read_entries(&mut tar, &budget.limits).map_err(fail)?;
+        let entries = entry::read_entries(&mut tar, &budget.limits)?;
         let (diff_id, tar_size) = tar.finish();
         layer
             .diff_id
@@ -95,15 +149,18 @@ pub fn index_layer(
         let entries = entry::read_entries(&mut tee, &budget.limits);
         let spool = tee.into_writer();
         let (diff_id, tar_size) = tar.finish(); // drops the receiver: the inflater cannot block
-        let blob_digest_actual = inflater.join().expect("inflater thread panicked");
-        // A limit the inflater hit is the cause of whatever the tar reader saw.
-        if let Err(e) = &blob_digest_actual {
-            if let Some(x) = e.get_ref().and_then(|i| i.downcast_ref::<Exceeded>()) {
-                return Err(fail(x.0.clone()));
-            }
-        }
-        let entries = entries.map_err(fail)?;
-        let blob_actual = blob_digest_actual.map_err(|e| fail(e.to_string()))?;
+        let inflated = inflater.join().expect("inflater thread panicked");
+        // What stopped the inflater is the cause of whatever the tar reader
+        // saw (a limit, a corrupt stream); `Stopped` means the reader stopped
+        // first, for a reason of its own.
+        let blob_actual = match inflated {
+            Ok(d) => Some(d),
+            Err(InflateError::Stopped) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let entries = entries?;
+        // The reader drains the stream to its end, so the inflater finished.
+        let blob_actual = blob_actual.ok_or(LayerCause::Inflate(InflateError::Stopped))?;
         layer.diff_id.verify(
             &diff_id,
             &format!("layer {number} uncompressed content (diff_id)"),
@@ -123,7 +180,7 @@ pub fn index_layer(
     })
 }
 
-fn spooled(mut file: File, number: usize) -> Result<BlobFile> {
+fn spooled(mut file: File, number: usize) -> Result<BlobFile, PathError> {
     let name = format!("spool of layer {number}");
     file.flush().at(&name)?;
     BlobFile::from_file(file, name)

@@ -8,13 +8,12 @@
 use docker_credential::{CredentialRetrievalError as E, DockerCredential};
 use oci_client::secrets::RegistryAuth;
 
-use super::Settings;
-use crate::error::{Error, Result};
+use super::{RegistryError, Settings};
 
 /// The key the docker CLI stores Docker Hub's credentials under.
 const DOCKER_HUB: &str = "https://index.docker.io/v1/";
 
-pub fn for_registry(registry: &str, settings: &Settings) -> Result<RegistryAuth> {
+pub fn for_registry(registry: &str, settings: &Settings) -> Result<RegistryAuth, RegistryError> {
     if let Some((user, password)) = &settings.creds {
         return Ok(RegistryAuth::Basic(user.clone(), password.clone()));
     }
@@ -27,16 +26,16 @@ pub fn for_registry(registry: &str, settings: &Settings) -> Result<RegistryAuth>
         Ok(DockerCredential::UsernamePassword(user, password)) => {
             Ok(RegistryAuth::Basic(user, password))
         }
-        Ok(DockerCredential::IdentityToken(_)) => Err(Error::Registry(format!(
-            "{registry}: the Docker config holds an identity token for it, which slimify cannot use; pass --creds USER:PASSWORD"
-        ))),
+        Ok(DockerCredential::IdentityToken(_)) => Err(RegistryError::IdentityToken {
+            registry: registry.to_string(),
+        }),
         Err(E::ConfigNotFound | E::ConfigReadError | E::NoCredentialConfigured) => {
             Ok(RegistryAuth::Anonymous)
         }
-        Err(e) => Err(Error::Registry(format!(
-            "{registry}: reading credentials from the Docker config failed: {}",
-            e.to_string().lines().next().unwrap_or_default()
-        ))),
+        Err(e) => Err(RegistryError::Credentials {
+            registry: registry.to_string(),
+            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+        }),
     }
 }
 

@@ -9,15 +9,15 @@
 //! named with `--insecure-registry`.
 
 mod auth;
+mod error;
 mod repo;
 mod tls;
 
+pub use error::RegistryError;
 pub use repo::Repo;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-
-use crate::error::{Error, Result};
 
 /// How to reach registries: from the command line, the same for every image.
 #[derive(Clone, Debug, Default)]
@@ -32,15 +32,18 @@ pub struct Settings {
 
 impl Settings {
     /// Parse `--creds USER:PASSWORD` (the password may contain `:`).
-    pub fn parse_creds(s: &str) -> Result<(String, String)> {
+    pub fn parse_creds(s: &str) -> Result<(String, String), BadCreds> {
         match s.split_once(':') {
             Some((u, p)) if !u.is_empty() => Ok((u.to_string(), p.to_string())),
-            _ => Err(Error::Usage(
-                "--creds must be USER:PASSWORD (the password may be empty)".into(),
-            )),
+            _ => Err(BadCreds),
         }
     }
 }
+
+/// A `--creds` value without a user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--creds must be USER:PASSWORD (the password may be empty)")]
+pub struct BadCreds;
 
 /// The process's async runtime, started on first use. Two workers are plenty:
 /// the work is waiting on sockets; hashing and inflating happen on our threads.
@@ -59,36 +62,4 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// Run a future to completion from synchronous code (never from a runtime thread).
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     runtime().block_on(f)
-}
-
-/// The error for a failed registry call, one line, naming the image and
-/// every cause (reqwest says "error sending request" and keeps the reason,
-/// refused connection or unknown CA, in its sources).
-fn failed(what: &str, reference: &str, e: impl std::error::Error) -> Error {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text = format!("{text}: {s_text}");
-        }
-        source = s.source();
-    }
-    let text = text.replace('\n', " ");
-    let hint = if [
-        "401",
-        "UNAUTHORIZED",
-        "Not authorized",
-        "Authentication failure",
-    ]
-    .iter()
-    .any(|s| text.contains(s))
-    {
-        " (check --creds or the Docker config file's credentials for this registry)"
-    } else if text.contains("certificate") || text.contains("UnknownIssuer") {
-        " (trust the registry's CA with --cert-dir, or /etc/docker/certs.d/HOST:PORT/ca.crt)"
-    } else {
-        ""
-    };
-    Error::Registry(format!("{what} {reference}: {text}{hint}"))
 }

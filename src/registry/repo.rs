@@ -11,10 +11,12 @@ use oci_client::manifest::{
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
-use super::{auth, block_on, failed, tls, Settings};
+use super::{auth, block_on, tls, RegistryError, Settings};
+use crate::blob::BlobFile;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
-use crate::source::BlobFile;
+use crate::limits::METADATA_BYTES;
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
 /// The manifest kinds slimify reads: single images and indexes, OCI and Docker.
 const ACCEPTED: &[&str] = &[
@@ -23,9 +25,6 @@ const ACCEPTED: &[&str] = &[
     IMAGE_MANIFEST_MEDIA_TYPE,
     IMAGE_MANIFEST_LIST_MEDIA_TYPE,
 ];
-
-/// Largest manifest or index we accept (as for every other JSON document).
-const MAX_MANIFEST: usize = 16 << 20;
 
 /// Upload chunk size: large enough that a slim layer takes a few requests.
 const PUSH_CHUNK: usize = 8 << 20;
@@ -40,6 +39,8 @@ pub struct Repo {
     authorized: std::sync::Mutex<Vec<RegistryOperation>>,
     /// `docker://...` as the user wrote it, for messages.
     pub name: String,
+    /// `HOST[:PORT]`.
+    registry: String,
 }
 
 /// A manifest or index as the registry sent it.
@@ -56,9 +57,13 @@ impl Repo {
     /// Nothing is sent until the first call.
     pub fn connect(reference: &str, settings: &Settings) -> Result<Repo> {
         let name = format!("docker://{reference}");
-        let reference: Reference = reference
-            .parse()
-            .map_err(|e| Error::Reference(format!("{name}: {e}")))?;
+        let reference: Reference =
+            reference
+                .parse()
+                .map_err(|source| RegistryError::Reference {
+                    name: name.clone(),
+                    source,
+                })?;
         let registry = reference.resolve_registry().to_string();
         let config = ClientConfig {
             protocol: if settings.insecure.contains(&registry) {
@@ -66,7 +71,8 @@ impl Repo {
             } else {
                 ClientProtocol::Https
             },
-            extra_root_certificates: tls::extra_roots(&registry, &settings.cert_dirs)?,
+            extra_root_certificates: tls::extra_roots(&registry, &settings.cert_dirs)
+                .map_err(RegistryError::Certificates)?,
             connect_timeout: Some(std::time::Duration::from_secs(30)),
             read_timeout: Some(std::time::Duration::from_secs(300)),
             ..ClientConfig::default()
@@ -79,16 +85,56 @@ impl Repo {
             auth,
             authorized: Default::default(),
             name,
+            registry,
         };
         Ok(repo)
     }
 
-    pub fn tag(&self) -> Option<&str> {
-        self.reference.tag()
-    }
-
     pub fn digest(&self) -> Option<&str> {
         self.reference.digest()
+    }
+
+    /// The error for a failed request.
+    fn failed(
+        &self,
+        what: &str,
+        source: oci_client::errors::OciDistributionError,
+    ) -> RegistryError {
+        RegistryError::Request {
+            what: what.to_string(),
+            name: self.name.clone(),
+            registry: self.registry.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Log in for pushing now, so a target that refuses is known before any
+    /// work (a registry without auth says yes at once).
+    pub fn check_push(&self) -> Result<()> {
+        self.authorize(RegistryOperation::Push)?;
+        // Some registries only refuse at the first push request: ask for
+        // the tag as a cheap authenticated request that a missing tag answers.
+        match block_on(
+            self.client
+                .fetch_manifest_digest(&self.reference, &self.auth),
+        ) {
+            Ok(_) => Ok(()),
+            Err(oci_client::errors::OciDistributionError::ImageManifestNotFoundError(_)) => Ok(()),
+            Err(oci_client::errors::OciDistributionError::RegistryError { envelope, .. })
+                if envelope.errors.iter().all(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::ManifestUnknown
+                            | oci_client::errors::OciErrorCode::NameUnknown
+                            | oci_client::errors::OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                Ok(())
+            }
+            Err(oci_client::errors::OciDistributionError::ServerError { code: 404, .. }) => Ok(()),
+            Err(e) => Err(self.failed("reaching", e)),
+        }
     }
 
     /// The same repository at another digest (a platform's manifest of an index).
@@ -104,7 +150,7 @@ impl Repo {
             return Ok(());
         }
         block_on(self.client.auth(&self.reference, &self.auth, op))
-            .map_err(|e| failed("logging in for", &self.name, e))?;
+            .map_err(|e| self.failed("logging in for", e))?;
         done.push(op);
         Ok(())
     }
@@ -116,29 +162,28 @@ impl Repo {
         let at = digest.map(|d| self.at(d));
         let image = at.as_ref().unwrap_or(&self.reference);
         let (bytes, _) = block_on(self.client.pull_manifest_raw(image, &self.auth, ACCEPTED))
-            .map_err(|e| failed("fetching the manifest of", &self.name, e))?;
-        if bytes.len() > MAX_MANIFEST {
-            return Err(Error::Registry(format!(
-                "{}: manifest of {} bytes is larger than the {MAX_MANIFEST} byte limit",
-                self.name,
-                bytes.len()
-            )));
+            .map_err(|e| self.failed("fetching the manifest of", e))?;
+        if bytes.len() as u64 > METADATA_BYTES {
+            return Err(RegistryError::TooLarge {
+                name: self.name.clone(),
+                what: "manifest",
+                len: bytes.len() as u64,
+                max: METADATA_BYTES,
+            });
         }
         let actual = Digest::of(&bytes);
         let wanted = digest
             .cloned()
-            .or(self.reference.digest().map(Digest::parse).transpose()?);
+            .or_else(|| self.reference.digest().and_then(|d| Digest::parse(d).ok()));
         if let Some(wanted) = wanted {
             wanted.verify(&actual, &format!("manifest of {}", self.name))?;
         }
         let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
-            .ok_or_else(|| {
-                Error::image(format!(
-                    "{}: manifest {actual} is not JSON with a mediaType",
-                    self.name
-                ))
+            .ok_or_else(|| RegistryError::NoMediaType {
+                name: self.name.clone(),
+                digest: actual.to_string(),
             })?;
         Ok(Fetched {
             bytes: bytes.to_vec(),
@@ -160,28 +205,37 @@ impl Repo {
                 .client
                 .pull_blob_stream(&self.reference, digest.as_str())
                 .await
-                .map_err(|e| failed("fetching", &what, e))?;
-            while let Some(chunk) = stream
-                .try_next()
-                .await
-                .map_err(|e| failed("fetching", &what, e))?
-            {
-                crate::interrupt::check().map_err(|e| failed("fetching", &what, e))?;
+                .map_err(|e| self.failed(&format!("fetching blob {digest} of"), e))?;
+            while let Some(chunk) = stream.try_next().await.map_err(|e| {
+                self.failed(
+                    &format!("fetching blob {digest} of"),
+                    oci_client::errors::OciDistributionError::IoError(e),
+                )
+            })? {
+                if crate::interrupt::interrupted() {
+                    return Err(RegistryError::Interrupted);
+                }
                 n += chunk.len() as u64;
                 if n > size {
-                    return Err(Error::Registry(format!(
-                        "{what}: the registry sent more than the {size} bytes the manifest declares"
-                    )));
+                    return Err(RegistryError::Long {
+                        what: what.clone(),
+                        declared: size,
+                    });
                 }
                 out.write_all(&chunk)
-                    .map_err(|e| failed("storing", &what, e))?;
+                    .map_err(|source| RegistryError::Store {
+                        what: what.clone(),
+                        source,
+                    })?;
             }
             Ok(())
         })?;
         if n != size {
-            return Err(Error::Registry(format!(
-                "{what}: the registry sent {n} of the {size} bytes the manifest declares"
-            )));
+            return Err(RegistryError::Short {
+                what,
+                sent: n,
+                declared: size,
+            });
         }
         Ok(())
     }
@@ -190,7 +244,7 @@ impl Repo {
     pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
         self.authorize(RegistryOperation::Push)?;
         block_on(self.client.blob_exists(&self.reference, digest.as_str()))
-            .map_err(|e| failed("checking for a blob in", &self.name, e))
+            .map_err(|e| self.failed("checking for a blob in", e))
     }
 
     /// Upload `blob` under `digest`, streamed in chunks.
@@ -218,7 +272,7 @@ impl Repo {
             digest.as_str(),
             Some(blob.len()),
         ))
-        .map_err(|e| failed(&format!("uploading {digest} to"), &self.name, e))?;
+        .map_err(|e| self.failed(&format!("uploading {digest} to"), e))?;
         Ok(())
     }
 
@@ -229,7 +283,7 @@ impl Repo {
             self.client
                 .push_blob(&self.reference, data.to_vec(), digest.as_str()),
         )
-        .map_err(|e| failed(&format!("uploading {digest} to"), &self.name, e))?;
+        .map_err(|e| self.failed(&format!("uploading {digest} to"), e))?;
         Ok(())
     }
 
@@ -244,14 +298,14 @@ impl Repo {
         self.authorize(RegistryOperation::Push)?;
         let content_type = media_type
             .parse()
-            .map_err(|e| Error::image(format!("media type {media_type:?}: {e}")))?;
+            .expect("slimify's own manifest media types are valid header values");
         let at = digest.map(|d| self.at(d));
         let image = at.as_ref().unwrap_or(&self.reference);
         block_on(
             self.client
                 .push_manifest_raw(image, bytes.to_vec(), content_type),
         )
-        .map_err(|e| failed("uploading the manifest of", &self.name, e))?;
+        .map_err(|e| self.failed("uploading the manifest of", e))?;
         Ok(())
     }
 }

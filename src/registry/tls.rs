@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use oci_client::client::{Certificate, CertificateEncoding};
 
-use crate::error::{IoContext, Result};
+use crate::files::{IoContext, PathError};
 
 const SYSTEM_DIRS: &[&str] = &["/etc/docker/certs.d", "/etc/containers/certs.d"];
 
-pub fn extra_roots(registry: &str, cert_dirs: &[PathBuf]) -> Result<Vec<Certificate>> {
+pub fn extra_roots(registry: &str, cert_dirs: &[PathBuf]) -> Result<Vec<Certificate>, PathError> {
     let mut dirs: Vec<PathBuf> = cert_dirs.to_vec();
     dirs.extend(SYSTEM_DIRS.iter().map(|d| Path::new(d).join(registry)));
     let mut certs = Vec::new();

@@ -1,4 +1,4 @@
-//! Path resolution inside the image root.
+//! Path resolution inside the image root: the one symlink walker.
 //!
 //! Symlinks are followed the way the kernel would follow them if the image
 //! root were `/` (path_resolution(7)): an absolute target restarts at the
@@ -6,11 +6,21 @@
 //! [`MAX_SYMLINK_HOPS`] links in one resolution is an error, not a hang.
 //! The host filesystem is never consulted.
 
-use super::{Node, NodeKind, RootFs};
-use crate::layer::Meta;
+use super::{Node, RootFs};
+use crate::image_path::ImagePath;
+use crate::layer::{Kind, Meta};
 
 /// Linux's limit on symlinks followed in one path resolution (MAXSYMLINKS).
 pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// A path that cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    #[error("too many levels of symbolic links resolving /{path} (more than {MAX_SYMLINK_HOPS})")]
+    Loop { path: String },
+    #[error("{here} is not a directory (resolving /{path})")]
+    NotADirectory { here: ImagePath, path: String },
+}
 
 /// What to do with a missing directory on the way.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,12 +31,26 @@ enum Missing {
     Create,
 }
 
+/// A resolved path and the symlinks passed on the way, in the order they
+/// were followed (each once).
+pub struct Resolved {
+    pub real: ImagePath,
+    pub links: Vec<ImagePath>,
+}
+
 impl RootFs {
-    /// Resolve `path` to the path of the node it names, following symlinks in
-    /// its directories (and in its last component when `follow_last`).
-    /// `Ok(None)` when something on the way does not exist.
-    pub fn lookup(&self, path: &str, follow_last: bool) -> Result<Option<String>, String> {
-        // `walk` only mutates with `Missing::Create`; work on a shared borrow otherwise.
+    /// Resolve `path` (absolute or not; `.`, `..` and symlinks allowed) to
+    /// the path of the node it names, following symlinks in its directories
+    /// (and in its last component when `follow_last`). `Ok(None)` when
+    /// something on the way does not exist.
+    pub fn lookup(&self, path: &str, follow_last: bool) -> Result<Option<ImagePath>, WalkError> {
+        Ok(self.resolve(path, follow_last)?.map(|r| r.real))
+    }
+
+    /// [`Self::lookup`], also returning every symlink passed, so a chain
+    /// such as /usr/bin/x -> /etc/alternatives/x -> /usr/lib/x keeps each
+    /// link (a PATH lookup at run time needs every one).
+    pub fn resolve(&self, path: &str, follow_last: bool) -> Result<Option<Resolved>, WalkError> {
         walk(
             &mut Walker::Shared(self),
             path,
@@ -35,16 +59,27 @@ impl RootFs {
         )
     }
 
+    /// The symlinks on the way from `path` to what it resolves to; empty
+    /// when it does not resolve.
+    pub fn links_to(&self, path: &str) -> Vec<ImagePath> {
+        match self.resolve(path, true) {
+            Ok(Some(r)) => r.links,
+            _ => Vec::new(),
+        }
+    }
+
     /// Where a layer entry named `path` lands: its parent resolved (and
     /// created when missing) inside the image, plus its own base name.
-    pub(super) fn place(&mut self, path: &str) -> Result<String, String> {
-        let (parent, base) = match path.rsplit_once('/') {
-            Some((p, b)) => (p, b),
-            None => return Ok(path.to_string()),
-        };
-        let dir = walk(&mut Walker::Owned(self), parent, true, Missing::Create)?
-            .expect("Missing::Create always yields a path");
-        Ok(join(&dir, base))
+    pub(super) fn place(&mut self, path: &ImagePath) -> Result<ImagePath, WalkError> {
+        let parent = path.parent();
+        let dir = walk(
+            &mut Walker::Owned(self),
+            parent.as_str(),
+            true,
+            Missing::Create,
+        )?
+        .expect("Missing::Create always yields a path");
+        Ok(dir.real.join(path.file_name()))
     }
 }
 
@@ -64,13 +99,14 @@ impl Walker<'_> {
     fn mkdir(&mut self, p: &str) {
         if let Walker::Owned(fs) = self {
             let inode = fs.fresh_inode();
+            let layer = fs.contents.len();
             fs.nodes.insert(
-                p.to_string(),
+                ImagePath::from_normal(p.to_string()),
                 Node {
-                    kind: NodeKind::Dir,
+                    kind: Kind::Dir,
                     meta: Meta::implicit_dir(),
                     inode,
-                    layer: fs.contents.len(),
+                    layer,
                 },
             );
         }
@@ -90,11 +126,13 @@ fn walk(
     path: &str,
     follow_last: bool,
     missing: Missing,
-) -> Result<Option<String>, String> {
+) -> Result<Option<Resolved>, WalkError> {
     // Components still to resolve, the next one last.
     let mut pending: Vec<String> = path.split('/').rev().map(str::to_string).collect();
     let mut resolved: Vec<String> = Vec::new();
+    let mut links: Vec<ImagePath> = Vec::new();
     let mut hops = 0;
+    let display = || path.trim_start_matches('/').to_string();
     while let Some(comp) = pending.pop() {
         match comp.as_str() {
             "" | "." => continue,
@@ -107,22 +145,27 @@ fn walk(
         let here = join(&resolved.join("/"), &comp);
         let last = pending.iter().all(|c| c.is_empty() || c == ".");
         match fs.get(&here).map(|n| &n.kind) {
-            Some(NodeKind::Symlink(target)) if !last || follow_last => {
+            Some(Kind::Symlink(target)) if !last || follow_last => {
                 hops += 1;
                 if hops > MAX_SYMLINK_HOPS {
-                    return Err(format!(
-                        "too many levels of symbolic links resolving /{path} (more than {MAX_SYMLINK_HOPS})"
-                    ));
+                    return Err(WalkError::Loop { path: display() });
+                }
+                let link = ImagePath::from_normal(here.clone());
+                if !links.contains(&link) {
+                    links.push(link);
                 }
                 if target.starts_with('/') {
                     resolved.clear();
                 }
                 pending.extend(target.split('/').rev().map(str::to_string));
             }
-            Some(NodeKind::Dir) => resolved.push(comp),
+            Some(Kind::Dir) => resolved.push(comp),
             Some(_) if last && missing == Missing::Absent => resolved.push(comp),
             Some(_) => {
-                return Err(format!("/{here} is not a directory (resolving /{path})"));
+                return Err(WalkError::NotADirectory {
+                    here: ImagePath::from_normal(here),
+                    path: display(),
+                });
             }
             None if missing == Missing::Create => {
                 fs.mkdir(&here);
@@ -131,5 +174,8 @@ fn walk(
             None => return Ok(None),
         }
     }
-    Ok(Some(resolved.join("/")))
+    Ok(Some(Resolved {
+        real: ImagePath::from_normal(resolved.join("/")),
+        links,
+    }))
 }

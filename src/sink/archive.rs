@@ -10,10 +10,10 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::layout::{index_json, top_descriptor, write_atomically, OCI_LAYOUT};
-use super::Output;
-use crate::error::{Error, Result};
-use crate::source::BlobFile;
+use super::layout::{top_descriptor, OCI_LAYOUT};
+use super::{Output, Payload, SinkError};
+use crate::files::write_atomically;
+use crate::write::index_json;
 
 pub enum Flavor<'a> {
     /// `oci-archive:PATH[:TAG]`
@@ -23,14 +23,15 @@ pub enum Flavor<'a> {
 }
 
 /// Write the archive to a temporary file beside `path`, then rename it over.
-pub fn write_atomic(path: &Path, out: &Output, flavor: Flavor) -> Result<()> {
+pub fn write_atomic(path: &Path, out: &Output, flavor: Flavor) -> Result<(), SinkError> {
     if path.is_dir() {
-        return Err(Error::Usage(format!(
-            "{}: is a directory, expected an archive file path",
-            path.display()
-        )));
+        return Err(SinkError::IsADirectory {
+            path: path.to_path_buf(),
+        });
     }
-    write_atomically(path, true, |w| write_archive(w, out, &flavor))
+    Ok(write_atomically(path, true, |w| {
+        write_archive(w, out, &flavor)
+    })?)
 }
 
 /// A docker-archive holds one image (the sink checks); an OCI archive may
@@ -45,30 +46,15 @@ pub fn write_archive(w: &mut dyn Write, out: &Output, flavor: &Flavor) -> io::Re
     let index = index_json(vec![desc]).map_err(io::Error::other)?;
     let member = |d: &crate::digest::Digest| format!("blobs/sha256/{}", d.hex());
 
-    // Every blob once, in name order: small JSON documents and layer files.
-    let mut blobs: Vec<(String, Blob)> = Vec::new();
-    for image in &out.images {
-        let b = image.blobs;
-        blobs.push((member(&b.config_digest), Blob::Bytes(&b.config)));
-        blobs.push((member(&b.manifest_digest), Blob::Bytes(&b.manifest)));
-        blobs.push((member(image.layer_digest), Blob::File(image.layer)));
-    }
-    if let Some(i) = out.index {
-        blobs.push((member(&i.digest), Blob::Bytes(&i.bytes)));
-    }
-    blobs.sort_by(|a, c| a.0.cmp(&c.0));
-    blobs.dedup_by(|a, c| a.0 == c.0);
-
     let mut tar = tar::Builder::new(w);
     dir(&mut tar, "blobs/")?;
     dir(&mut tar, "blobs/sha256/")?;
-    for (name, blob) in blobs {
-        match blob {
-            Blob::File(layer) => {
-                let mut h = file_header(layer.len());
-                tar.append_data(&mut h, &name, &mut layer.reader())?;
-            }
-            Blob::Bytes(data) => file(&mut tar, &name, data)?,
+    // Every blob once, in name order: small JSON documents and layer files.
+    for (digest, payload) in out.blobs() {
+        let mut h = file_header(payload.len());
+        match payload {
+            Payload::File(layer) => tar.append_data(&mut h, member(digest), &mut layer.reader())?,
+            Payload::Bytes(data) => tar.append_data(&mut h, member(digest), data)?,
         }
     }
     file(&mut tar, "index.json", &index)?;
@@ -84,11 +70,6 @@ pub fn write_archive(w: &mut dyn Write, out: &Output, flavor: &Flavor) -> io::Re
     file(&mut tar, "oci-layout", OCI_LAYOUT)?;
     tar.into_inner()?.flush()?;
     Ok(())
-}
-
-enum Blob<'a> {
-    Bytes(&'a [u8]),
-    File(&'a BlobFile),
 }
 
 fn file_header(size: u64) -> tar::Header {

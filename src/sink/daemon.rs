@@ -6,19 +6,18 @@
 use std::path::Path;
 
 use super::archive::{write_atomic, Flavor};
-use super::Output;
+use super::{Output, SinkError};
 use crate::docker;
-use crate::error::{Error, Result};
 
-pub fn write(name: &str, out: &Output, spool_dir: &Path) -> Result<()> {
+pub fn write(name: &str, out: &Output, spool_dir: &Path) -> Result<(), SinkError> {
     let archive = spool_dir.join("docker-load.tar");
     write_atomic(&archive, out, Flavor::Docker(Some(name)))?;
     let out = docker::run(&["load", "-i", &archive.to_string_lossy()])?;
     if !out.contains(name) {
-        return Err(Error::Docker(format!(
-            "`docker load` did not report loading {name}: {}",
-            out.trim()
-        )));
+        return Err(SinkError::NotLoaded {
+            name: name.into(),
+            said: out.trim().into(),
+        });
     }
     Ok(())
 }

@@ -3,14 +3,12 @@
 //! once everything it points to is there, so a failed push leaves at most
 //! unreferenced blobs, which the registry's garbage collection removes.
 
-use super::Output;
-use crate::digest::Digest;
-use crate::error::{Error, Result};
-use crate::registry::{Repo, Settings};
-use crate::source::BlobFile;
-use crate::write::OCI_INDEX;
+use oci_spec::image::MediaType;
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+use super::{Output, Payload, SinkError};
+use crate::digest::Digest;
+use crate::registry::{RegistryError, Repo, Settings};
+use crate::units::human;
 
 /// What a push did, for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +23,7 @@ impl Pushed {
         format!(
             "pushed {} blob(s), {}; {} already in the registry",
             self.uploaded,
-            crate::report::human(self.bytes),
+            human(self.bytes),
             self.present
         )
     }
@@ -35,7 +33,7 @@ impl Pushed {
 /// index; the tag goes on the last document pushed. A target named by digest
 /// (`REPO@sha256:...`) must be the digest of what is pushed: slimify's output
 /// is deterministic, so a pipeline can pin it.
-pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushed> {
+pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushed, SinkError> {
     let repo = Repo::connect(reference, settings)?;
     let top = match out.index {
         Some(index) => &index.digest,
@@ -43,10 +41,11 @@ pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushe
     };
     if let Some(wanted) = repo.digest() {
         if wanted != top.as_str() {
-            return Err(Error::Usage(format!(
-                "{}: the slim image's digest is {top}, not the {wanted} the target names",
-                repo.name
-            )));
+            return Err(SinkError::DigestPinned {
+                name: repo.name.clone(),
+                slim: top.to_string(),
+                pinned: wanted.to_string(),
+            });
         }
     }
     let mut pushed = Pushed::default();
@@ -55,46 +54,40 @@ pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushe
         put_blob(
             &repo,
             image.layer_digest,
-            Upload::File(image.layer),
+            Payload::File(image.layer),
             &mut pushed,
         )?;
         put_blob(
             &repo,
             &b.config_digest,
-            Upload::Bytes(&b.config),
+            Payload::Bytes(&b.config),
             &mut pushed,
         )?;
         let by_digest = out.index.is_some().then_some(&b.manifest_digest);
-        repo.push_manifest(&b.manifest, OCI_MANIFEST, by_digest)?;
+        repo.push_manifest(&b.manifest, MediaType::ImageManifest.as_ref(), by_digest)?;
     }
     if let Some(index) = out.index {
-        repo.push_manifest(&index.bytes, OCI_INDEX, None)?;
+        repo.push_manifest(&index.bytes, MediaType::ImageIndex.as_ref(), None)?;
     }
     Ok(pushed)
 }
 
-pub enum Upload<'a> {
-    File(&'a BlobFile),
-    Bytes(&'a [u8]),
-}
-
 /// Upload one blob unless the repository already has it.
-pub fn put_blob(repo: &Repo, digest: &Digest, blob: Upload, pushed: &mut Pushed) -> Result<()> {
+fn put_blob(
+    repo: &Repo,
+    digest: &Digest,
+    blob: Payload,
+    pushed: &mut Pushed,
+) -> Result<(), RegistryError> {
     if repo.has_blob(digest)? {
         pushed.present += 1;
         return Ok(());
     }
-    let size = match blob {
-        Upload::File(f) => {
-            repo.push_blob(digest, f)?;
-            f.len()
-        }
-        Upload::Bytes(b) => {
-            repo.push_bytes(digest, b)?;
-            b.len() as u64
-        }
-    };
+    match blob {
+        Payload::File(f) => repo.push_blob(digest, f)?,
+        Payload::Bytes(b) => repo.push_bytes(digest, b)?,
+    }
     pushed.uploaded += 1;
-    pushed.bytes += size;
+    pushed.bytes += blob.len();
     Ok(())
 }

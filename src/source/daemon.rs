@@ -9,13 +9,20 @@
 
 use std::path::Path;
 
-use super::{docker_archive, BlobStore, SourceImage, TarIndex};
-use crate::docker;
-use crate::error::Result;
+use super::store::{BlobStore, TarIndex};
+use super::{docker_archive, Result, SourceError, SourceImage};
+use crate::docker::{self, DockerError};
 
 pub fn open(name: &str, spool_dir: &Path) -> Result<SourceImage> {
     // `inspect` first: its "No such image" is clearer than what `save` says.
-    docker::run(&["image", "inspect", "--format", "{{.Id}}", name])?;
+    match docker::run(&["image", "inspect", "--format", "{{.Id}}", name]) {
+        Err(DockerError::Failed { message, .. })
+            if message.to_ascii_lowercase().contains("no such image") =>
+        {
+            return Err(SourceError::NoSuchImage { name: name.into() })
+        }
+        other => other?,
+    };
     let tar = spool_dir.join("docker-save.tar");
     docker::run(&["save", "-o", &tar.to_string_lossy(), name])?;
     let store = BlobStore::Tar(TarIndex::scan(&tar)?);

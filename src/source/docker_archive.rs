@@ -6,9 +6,11 @@
 
 use serde::Deserialize;
 
-use super::{BlobStore, Compression, SourceImage};
+use super::store::BlobStore;
+use super::{read_verified, Compression, Result, SourceError, SourceImage};
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
+use crate::limits::METADATA_BYTES;
+use crate::reference::short_name;
 
 /// One entry of `manifest.json` (docker/docker `image/tarexport`).
 #[derive(Deserialize)]
@@ -21,26 +23,26 @@ pub struct ArchiveManifest {
 }
 
 pub fn open(store: &BlobStore, name: Option<&str>, display: &str) -> Result<SourceImage> {
-    let file = store.open("manifest.json").map_err(|_| {
-        Error::image(format!(
-            "{display}: not a docker-archive (no manifest.json)"
-        ))
-    })?;
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut file.reader(), &mut raw).at(&file.name)?;
-    let entries: Vec<ArchiveManifest> = serde_json::from_slice(&raw)
-        .map_err(|e| Error::image(format!("{display}: invalid manifest.json: {e}")))?;
+    let file = store
+        .open("manifest.json")
+        .map_err(|_| SourceError::NotADockerArchive {
+            name: display.into(),
+        })?;
+    let raw = file.read_small(METADATA_BYTES)?;
+    let entries: Vec<ArchiveManifest> =
+        serde_json::from_slice(&raw).map_err(|source| SourceError::InvalidJson {
+            name: display.into(),
+            what: "manifest.json".into(),
+            source,
+        })?;
     let entry = pick(&entries, name, display)?;
 
-    let config_digest = digest_from_member(&entry.config).ok_or_else(|| {
-        Error::image(format!(
-            "{display}: config {:?} is not named by its digest, so it cannot be verified",
-            entry.config
-        ))
-    })?;
-    let config_json = store
-        .open(&entry.config)?
-        .read_verified(&config_digest, None, "config")?;
+    let config_digest =
+        digest_from_member(&entry.config).ok_or_else(|| SourceError::ConfigNotByDigest {
+            name: display.into(),
+            member: entry.config.clone(),
+        })?;
+    let config_json = read_verified(&store.open(&entry.config)?, &config_digest, None, "config")?;
     let layers = entry
         .layers
         .iter()
@@ -64,33 +66,31 @@ fn pick<'a>(
     match name {
         Some(name) => entries
             .iter()
-            .find(|e| tags(e).iter().any(|t| same_reference(t, name)))
+            .find(|e| tags(e).iter().any(|t| short_name(t) == short_name(name)))
             .ok_or_else(|| {
                 let all: Vec<String> = entries.iter().flat_map(tags).collect();
-                Error::image(format!(
-                    "{display}: no image named {name} (present: {})",
-                    if all.is_empty() { "none".into() } else { all.join(", ") }
-                ))
+                SourceError::NoSuchName {
+                    name: display.into(),
+                    image: name.into(),
+                    present: if all.is_empty() {
+                        "none".into()
+                    } else {
+                        all.join(", ")
+                    },
+                }
             }),
         None => match entries {
             [one] => Ok(one),
-            [] => Err(Error::image(format!("{display}: the archive holds no image"))),
-            many => Err(Error::image(format!(
-                "{display}: the archive holds {} images; name one with docker-archive:PATH:NAME:TAG",
-                many.len()
-            ))),
+            [] => Err(SourceError::Empty {
+                name: display.into(),
+            }),
+            many => Err(SourceError::Ambiguous {
+                name: display.into(),
+                count: many.len(),
+                how: "with docker-archive:PATH:NAME:TAG".into(),
+            }),
         },
     }
-}
-
-/// `docker.io/library/app:1` and `app:1` name the same image.
-fn same_reference(a: &str, b: &str) -> bool {
-    let short = |s: &str| {
-        s.strip_prefix("docker.io/")
-            .map(|s| s.strip_prefix("library/").unwrap_or(s).to_string())
-            .unwrap_or_else(|| s.to_string())
-    };
-    short(a) == short(b)
 }
 
 /// `blobs/sha256/<hex>` or `<hex>.json` carry their own digest.
@@ -111,12 +111,5 @@ mod tests {
         assert!(digest_from_member(&format!("blobs/sha256/{hex}")).is_some());
         assert!(digest_from_member(&format!("{hex}.json")).is_some());
         assert!(digest_from_member(&format!("{hex}/layer.tar")).is_none());
-    }
-
-    #[test]
-    fn references_compare_without_default_registry() {
-        assert!(same_reference("docker.io/library/app:1", "app:1"));
-        assert!(same_reference("docker.io/team/app:1", "team/app:1"));
-        assert!(!same_reference("app:1", "app:2"));
     }
 }

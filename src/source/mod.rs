@@ -1,21 +1,31 @@
-//! Reading images: every transport ends in the same [`SourceImage`], a verified
-//! config plus a list of layer blobs that can be read in parallel.
+//! Reading images: every transport ends in the same [`SourceImage`], a
+//! verified config plus a list of layer blobs that can be read in parallel.
 
-mod blob;
+mod choose;
+mod config;
 mod daemon;
 mod docker_archive;
+mod error;
 mod oci_layout;
-pub mod platform;
 mod registry;
+mod store;
 
-pub use blob::{BlobFile, BlobStore, SliceReader, TarIndex};
+pub use choose::Want;
+pub use config::ImageConfig;
+pub use error::SourceError;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use oci_spec::image::{MediaType, ToDockerV2S2};
+
+use crate::blob::BlobFile;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::limits::METADATA_BYTES;
 use crate::reference::ImageRef;
+use store::{BlobStore, TarIndex};
+
+type Result<T, E = SourceError> = std::result::Result<T, E>;
 
 /// How a layer blob is compressed, decided from its media type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,30 +37,55 @@ pub enum Compression {
     Sniff,
 }
 
+/// Docker's layer media types that have no OCI twin in oci-spec's list.
+const DOCKER_LAYERS: &[(&str, Compression)] = &[
+    (
+        "application/vnd.docker.image.rootfs.diff.tar",
+        Compression::None,
+    ),
+    (
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        Compression::Gzip,
+    ),
+    (
+        "application/vnd.docker.image.rootfs.diff.tar.zstd",
+        Compression::Zstd,
+    ),
+];
+
 impl Compression {
-    /// Map an OCI or Docker layer media type to its compression.
-    pub fn from_media_type(media_type: &str, digest: &Digest) -> Result<Self> {
-        use Compression::*;
-        let c = match media_type {
-            "application/vnd.oci.image.layer.v1.tar"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar" => None,
-            "application/vnd.oci.image.layer.v1.tar+gzip"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Gzip,
-            "application/vnd.oci.image.layer.v1.tar+zstd"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
-            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Zstd,
-            other => {
-                return Err(Error::UnsupportedMediaType {
+    /// The compression an OCI or Docker layer media type means.
+    pub fn of_media_type(media_type: &MediaType, digest: &Digest) -> Result<Self> {
+        use MediaType as M;
+        Ok(match media_type {
+            M::ImageLayer | M::ImageLayerNonDistributable => Compression::None,
+            M::ImageLayerGzip | M::ImageLayerNonDistributableGzip => Compression::Gzip,
+            M::ImageLayerZstd | M::ImageLayerNonDistributableZstd => Compression::Zstd,
+            other if Some(other.as_ref()) == M::ImageLayerGzip.to_docker_v2s2().ok() => {
+                Compression::Gzip
+            }
+            other => DOCKER_LAYERS
+                .iter()
+                .find(|(name, _)| *name == other.as_ref())
+                .map(|(_, c)| *c)
+                .ok_or_else(|| SourceError::UnsupportedMediaType {
                     digest: digest.to_string(),
                     media_type: other.to_string(),
-                })
-            }
-        };
-        Ok(c)
+                })?,
+        })
     }
+}
+
+/// An image index: OCI's, or Docker's manifest list.
+pub(crate) fn is_index(media_type: &MediaType) -> bool {
+    *media_type == MediaType::ImageIndex
+        || Some(media_type.as_ref()) == MediaType::ImageIndex.to_docker_v2s2().ok()
+}
+
+/// A single image's manifest: OCI's, or Docker's schema 2.
+pub(crate) fn is_manifest(media_type: &MediaType) -> bool {
+    *media_type == MediaType::ImageManifest
+        || Some(media_type.as_ref()) == MediaType::ImageManifest.to_docker_v2s2().ok()
 }
 
 /// Where a layer's bytes are.
@@ -68,15 +103,11 @@ pub enum Blob {
 
 impl Blob {
     /// Stored size, as the manifest declares it for remote blobs.
-    pub fn len(&self) -> u64 {
+    pub fn stored_size(&self) -> u64 {
         match self {
             Blob::Local(b) => b.len(),
             Blob::Remote { size, .. } => *size,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The bytes as a readable range, downloading a remote blob (checked for
@@ -91,18 +122,6 @@ impl Blob {
         }
     }
 }
-
-/// Index media types: OCI image index and Docker manifest list.
-pub const INDEX_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-
-/// Single-image manifest media types, OCI and Docker schema 2.
-pub const MANIFEST_TYPES: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
 
 /// What a reference names: one image, or the images of an index that were asked for.
 pub struct Opened {
@@ -121,9 +140,9 @@ impl Opened {
 }
 
 /// A manifest's layer descriptor: its digest and how it is compressed.
-pub(crate) fn layer_descriptor(d: &oci_spec::image::Descriptor) -> Result<(Digest, Compression)> {
+fn layer_descriptor(d: &oci_spec::image::Descriptor) -> Result<(Digest, Compression)> {
     let digest = Digest::parse(d.digest().as_ref())?;
-    let compression = Compression::from_media_type(d.media_type().as_ref(), &digest)?;
+    let compression = Compression::of_media_type(d.media_type(), &digest)?;
     Ok((digest, compression))
 }
 
@@ -143,43 +162,26 @@ pub struct LayerBlob {
 pub struct SourceImage {
     /// The config exactly as stored (its digest was checked).
     pub config_json: Vec<u8>,
-    pub config: serde_json::Value,
+    pub config: ImageConfig,
     pub layers: Vec<LayerBlob>,
 }
 
 impl SourceImage {
     /// Build from a verified config and the layer blobs of a manifest, checking
     /// that the config's diff_ids and the layer list line up.
-    pub(crate) fn new(
-        config_json: Vec<u8>,
-        layers: Vec<(Blob, Compression, Option<Digest>)>,
-    ) -> Result<Self> {
-        let config: serde_json::Value = serde_json::from_slice(&config_json)
-            .map_err(|e| Error::image(format!("image config is not valid JSON: {e}")))?;
-        // Validate the parts of the config we rely on with the OCI types.
-        oci_spec::image::ImageConfiguration::from_reader(&config_json[..]).map_err(|e| {
-            Error::image(format!(
-                "image config is not a valid OCI/Docker config: {e}"
-            ))
-        })?;
-        let diff_ids = config
-            .pointer("/rootfs/diff_ids")
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| Error::image("image config has no rootfs.diff_ids"))?;
+    fn new(config_json: Vec<u8>, layers: Vec<(Blob, Compression, Option<Digest>)>) -> Result<Self> {
+        let config = ImageConfig::parse(&config_json)?;
+        let diff_ids = config.diff_ids();
         if diff_ids.len() != layers.len() {
-            return Err(Error::image(format!(
-                "image config lists {} diff_ids but the manifest has {} layers",
-                diff_ids.len(),
-                layers.len()
-            )));
+            return Err(SourceError::DiffIdCount {
+                diff_ids: diff_ids.len(),
+                layers: layers.len(),
+            });
         }
         let layers = layers
             .into_iter()
             .zip(diff_ids)
             .map(|((blob, compression, digest), id)| {
-                let id = id
-                    .as_str()
-                    .ok_or_else(|| Error::image("a diff_id in the image config is not a string"))?;
                 Ok(LayerBlob {
                     blob,
                     compression,
@@ -197,8 +199,30 @@ impl SourceImage {
 
     /// Sum of the stored (possibly compressed) layer sizes.
     pub fn stored_size(&self) -> u64 {
-        self.layers.iter().map(|l| l.blob.len()).sum()
+        self.layers.iter().map(|l| l.blob.stored_size()).sum()
     }
+}
+
+/// Read a metadata blob whole and check it against its digest (and size, when known).
+fn read_verified(
+    blob: &BlobFile,
+    digest: &Digest,
+    size: Option<u64>,
+    what: &'static str,
+) -> Result<Vec<u8>> {
+    let buf = blob.read_small(METADATA_BYTES)?;
+    digest.verify(&Digest::of(&buf), &format!("{what} blob"))?;
+    if let Some(size) = size {
+        if size != buf.len() as u64 {
+            return Err(SourceError::SizeMismatch {
+                what,
+                digest: digest.to_string(),
+                declared: size,
+                actual: buf.len() as u64,
+            });
+        }
+    }
+    Ok(buf)
 }
 
 /// Open any source reference; `want` says which images of an index to read.
@@ -208,7 +232,7 @@ pub fn open(
     reference: &ImageRef,
     spool_dir: &Path,
     registry: &crate::registry::Settings,
-    want: &platform::Want,
+    want: &Want,
 ) -> Result<Opened> {
     let opened = match reference {
         ImageRef::Registry { reference } => registry::open(reference, registry, want)?,
@@ -223,10 +247,7 @@ pub fn open(
         }
         ImageRef::Oci { dir, tag } => {
             if !dir.join("index.json").is_file() {
-                return Err(Error::image(format!(
-                    "{}: not an OCI image layout (no index.json)",
-                    dir.display()
-                )));
+                return Err(SourceError::NotALayout { dir: dir.clone() });
             }
             oci_layout::open(
                 &BlobStore::Dir(dir.clone()),
@@ -241,17 +262,18 @@ pub fn open(
         }
     };
     // A single image asked for by platform must be that platform.
-    if let (false, platform::Want::These(wanted)) = (opened.from_index, want) {
-        let have = platform::Platform::of_config(&opened.images[0].config);
+    if let (false, Want::These(wanted)) = (opened.from_index, want) {
+        let have = opened.images[0].config.platform();
         if !wanted.iter().any(|w| w.covers(&have)) {
-            return Err(Error::image(format!(
-                "{reference} is a single {have} image, not {}",
-                wanted
+            return Err(SourceError::WrongPlatform {
+                reference: reference.to_string(),
+                have: have.to_string(),
+                wanted: wanted
                     .iter()
                     .map(|w| w.to_string())
                     .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+                    .join(", "),
+            });
         }
     }
     Ok(opened)

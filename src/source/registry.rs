@@ -5,38 +5,42 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use oci_spec::image::{ImageIndex, ImageManifest};
+use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
 
-use super::platform::{choose, Want};
-use super::{Blob, BlobFile, Opened, SourceImage, INDEX_TYPES, MANIFEST_TYPES};
+use super::choose::{choose, Want};
+use super::{is_index, is_manifest, Blob, Opened, Result, SourceError, SourceImage};
+use crate::blob::BlobFile;
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
-use crate::registry::{Repo, Settings};
-
-/// Largest image config we accept.
-const MAX_CONFIG: u64 = 16 << 20;
+use crate::files::IoContext;
+use crate::limits::METADATA_BYTES;
+use crate::registry::{RegistryError, Repo, Settings};
 
 pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened> {
     let repo = Arc::new(Repo::connect(reference, settings)?);
     let top = repo.manifest(None)?;
-    if !INDEX_TYPES.contains(&top.media_type.as_str()) {
+    if !is_index(&MediaType::from(top.media_type.as_str())) {
         return Ok(Opened {
             images: vec![image_of(&repo, &top.bytes, &top.digest)?],
             from_index: false,
         });
     }
-    let index = ImageIndex::from_reader(&top.bytes[..])
-        .map_err(|e| Error::image(format!("{}: image index {}: {e}", repo.name, top.digest)))?;
+    let index =
+        ImageIndex::from_reader(&top.bytes[..]).map_err(|source| SourceError::InvalidSpec {
+            name: repo.name.clone(),
+            what: format!("image index {}", top.digest),
+            source,
+        })?;
     let images = choose(index.manifests(), want, &top.digest)?
         .into_iter()
         .map(|chosen| {
             let digest = Digest::parse(chosen.digest().as_ref())?;
             let fetched = repo.manifest(Some(&digest))?;
-            if !MANIFEST_TYPES.contains(&fetched.media_type.as_str()) {
-                return Err(Error::image(format!(
-                    "{}: index entry {digest} is a {}, not an image manifest (nested indexes are read from OCI layouts only)",
-                    repo.name, fetched.media_type
-                )));
+            if !is_manifest(&MediaType::from(fetched.media_type.as_str())) {
+                return Err(SourceError::NestedIndex {
+                    name: repo.name.clone(),
+                    digest: digest.to_string(),
+                    media_type: fetched.media_type,
+                });
             }
             image_of(&repo, &fetched.bytes, &fetched.digest)
         })
@@ -49,16 +53,22 @@ pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened>
 
 /// The image a manifest describes, its layers left in the registry.
 fn image_of(repo: &Arc<Repo>, manifest: &[u8], digest: &Digest) -> Result<SourceImage> {
-    let manifest = ImageManifest::from_reader(manifest)
-        .map_err(|e| Error::image(format!("{}: image manifest {digest}: {e}", repo.name)))?;
+    let manifest =
+        ImageManifest::from_reader(manifest).map_err(|source| SourceError::InvalidSpec {
+            name: repo.name.clone(),
+            what: format!("image manifest {digest}"),
+            source,
+        })?;
     let config = manifest.config();
     let config_digest = Digest::parse(config.digest().as_ref())?;
-    if config.size() > MAX_CONFIG {
-        return Err(Error::image(format!(
-            "{}: config {config_digest} is {} bytes, larger than the {MAX_CONFIG} byte limit for metadata",
-            repo.name,
-            config.size()
-        )));
+    if config.size() > METADATA_BYTES {
+        return Err(RegistryError::TooLarge {
+            name: repo.name.clone(),
+            what: "config",
+            len: config.size(),
+            max: METADATA_BYTES,
+        }
+        .into());
     }
     let mut config_json = Vec::new();
     repo.fetch_blob(&config_digest, config.size(), &mut config_json)?;
@@ -90,5 +100,8 @@ pub fn download(repo: &Repo, digest: &Digest, size: u64, spool_dir: &Path) -> Re
     repo.fetch_blob(digest, size, &mut w)?;
     w.flush().at(spool_dir)?;
     let file = w.into_inner().map_err(|e| e.into_error()).at(spool_dir)?;
-    BlobFile::from_file(file, format!("{digest} from {}", repo.name))
+    Ok(BlobFile::from_file(
+        file,
+        format!("{digest} from {}", repo.name),
+    )?)
 }

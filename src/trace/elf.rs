@@ -23,6 +23,11 @@ pub struct ElfInfo {
     pub loadable: bool,
 }
 
+/// A file that starts like ELF but that goblin cannot parse (the message is goblin's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("broken ELF: {0}")]
+pub struct BrokenElf(pub String);
+
 /// The four bytes every ELF file starts with.
 pub fn is_elf(head: &[u8]) -> bool {
     head.starts_with(b"\x7fELF")
@@ -30,11 +35,11 @@ pub fn is_elf(head: &[u8]) -> bool {
 
 impl ElfInfo {
     /// `Ok(None)` when `bytes` is not ELF; an error when it claims to be and is broken.
-    pub fn parse(bytes: &[u8]) -> Result<Option<Self>, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Option<Self>, BrokenElf> {
         if !is_elf(bytes) {
             return Ok(None);
         }
-        let elf = Elf::parse(bytes).map_err(|e| format!("broken ELF: {e}"))?;
+        let elf = Elf::parse(bytes).map_err(|e| BrokenElf(e.to_string()))?;
         let split = |v: &[&str]| -> Vec<String> {
             v.iter()
                 .flat_map(|s| s.split(':'))

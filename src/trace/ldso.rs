@@ -17,51 +17,49 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Read;
 
-use super::elf::ElfInfo;
+use super::elf::{BrokenElf, ElfInfo};
 use super::ldcache::{abi_flags, LdCache};
-use crate::rootfs::{NodeKind, RootFs};
+use crate::image_path::ImagePath;
+use crate::keep::Reason;
+use crate::rootfs::RootFs;
 
-/// Why a file is needed: the object that needs it, or `None` for a root.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Need {
-    /// The traced file itself.
-    Root,
-    Interpreter {
-        of: String,
-    },
-    Library {
-        soname: String,
-        of: String,
-    },
-    /// A symlink traversed on the way to `to`.
-    Link {
-        to: String,
-    },
-    /// Another glibc-hwcaps or $PLATFORM variant of a library that was found.
-    Variant {
-        of: String,
-    },
-}
-
-/// The result of tracing: every image path needed (image-relative), with the
-/// first reason it was needed, plus names that could not be found.
+/// The result of tracing: every image path needed, with the first reason it
+/// was needed (`None` for the traced file itself, whose reason the caller
+/// knows), plus names that could not be found.
 #[derive(Debug, Default)]
 pub struct Trace {
-    pub needed: BTreeMap<String, Need>,
-    pub missing: Vec<(String, String)>,
+    pub needed: BTreeMap<ImagePath, Option<Reason>>,
+    /// `(soname, the object that needs it)`.
+    pub missing: Vec<(String, ImagePath)>,
     /// The traced file's own ELF facts.
     pub info: Option<ElfInfo>,
 }
 
-/// A library found: real path, links on the way, glibc-hwcaps variants, ELF
-/// info, and the path it was found as.
-type Found = (String, Vec<String>, Vec<String>, ElfInfo, String);
+/// An ELF file the loader search cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct ElfError {
+    pub path: ImagePath,
+    #[source]
+    pub source: BrokenElf,
+}
+
+/// A library found where ld.so would find it.
+struct Found {
+    real: ImagePath,
+    /// Symlinks passed on the way.
+    links: Vec<ImagePath>,
+    /// glibc-hwcaps variants of it in the same directory.
+    variants: Vec<ImagePath>,
+    info: ElfInfo,
+    /// The path it was found as (its `$ORIGIN` is that directory).
+    found_as: String,
+}
 
 /// One loaded object on the way: its path and where it came from.
 struct Loaded {
-    path: String,
+    path: ImagePath,
     /// The directory `$ORIGIN` means for it: ld.so takes it from the path the
     /// object was found as (a search directory or the cache entry), before
     /// symlinks; only the executable's comes from its real path.
@@ -77,17 +75,10 @@ pub struct Loader<'a> {
     ld_library_path: Vec<String>,
     /// ELF facts by real path: every program traced needs libc and friends
     /// again, and a runtime's modules are hundreds of programs.
-    parsed: RefCell<HashMap<String, Result<Option<ElfInfo>, String>>>,
+    parsed: RefCell<ParseCache>,
 }
 
-/// Read a regular file of the image (following symlinks inside the image).
-pub fn read_file(fs: &RootFs, path: &str) -> Option<(String, Vec<u8>)> {
-    let real = fs.lookup(path.trim_start_matches('/'), true).ok()??;
-    let node = fs.get(&real)?;
-    let mut buf = Vec::new();
-    fs.open(node)?.read_to_end(&mut buf).ok()?;
-    Some((real, buf))
-}
+type ParseCache = HashMap<ImagePath, Result<Option<ElfInfo>, BrokenElf>>;
 
 fn multiarch_triplet(info: &ElfInfo) -> Option<&'static str> {
     use goblin::elf::header::*;
@@ -129,7 +120,9 @@ fn hwcaps(info: &ElfInfo) -> &'static [&'static str] {
 impl<'a> Loader<'a> {
     /// A loader for `fs` with the image's `Env` (only LD_LIBRARY_PATH is read).
     pub fn new(fs: &'a RootFs, env: &[String]) -> Self {
-        let cache = read_file(fs, "etc/ld.so.cache").and_then(|(_, b)| LdCache::parse(&b).ok());
+        let cache = fs
+            .read("etc/ld.so.cache")
+            .and_then(|(_, b)| LdCache::parse(&b).ok());
         let ld_library_path = env
             .iter()
             .find_map(|e| e.strip_prefix("LD_LIBRARY_PATH="))
@@ -148,17 +141,16 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// The real path of `rel` and its ELF facts (`None` for a file that is
-    /// not ELF), read and parsed once per file; `None` when it does not exist.
-    fn elf_at(&self, rel: &str) -> Option<(String, Result<Option<ElfInfo>, String>)> {
-        let real = self.fs.lookup(rel, true).ok()??;
-        if let Some(known) = self.parsed.borrow().get(&real) {
-            return Some((real, known.clone()));
+    /// ELF facts of the file at the real path `real` (`None` for a file that
+    /// is not ELF), read and parsed once per file; `None` when it is not a file.
+    fn elf_of(&self, real: &ImagePath) -> Option<Result<Option<ElfInfo>, BrokenElf>> {
+        if let Some(known) = self.parsed.borrow().get(real) {
+            return Some(known.clone());
         }
-        let (_, bytes) = read_file(self.fs, &real)?;
+        let (_, bytes) = self.fs.read(real.as_str())?;
         let info = ElfInfo::parse(&bytes);
         self.parsed.borrow_mut().insert(real.clone(), info.clone());
-        Some((real, info))
+        Some(info)
     }
 
     /// Expand `$ORIGIN`, `$LIB`, `$PLATFORM` (also `${...}`) in a search
@@ -204,7 +196,7 @@ impl<'a> Loader<'a> {
                 goblin::elf::header::EM_386 => "i386",
                 _ => "",
             };
-            if let Some((_, b)) = read_file(self.fs, &format!("etc/ld-musl-{arch}.path")) {
+            if let Some((_, b)) = self.fs.read(&format!("etc/ld-musl-{arch}.path")) {
                 return String::from_utf8_lossy(&b)
                     .split([':', '\n'])
                     .filter(|s| !s.is_empty())
@@ -228,23 +220,25 @@ impl<'a> Loader<'a> {
     }
 
     /// A compatible ELF library at `path`, with the symlinks on the way.
-    fn candidate(&self, path: &str, wanted: &ElfInfo) -> Option<(String, Vec<String>, ElfInfo)> {
-        let rel = path.trim_start_matches('/');
-        let links = self.links_to(rel);
-        let (real, info) = self.elf_at(rel)?;
-        let info = info.ok()??;
-        wanted.compatible(&info).then_some((real, links, info))
+    fn candidate(
+        &self,
+        path: &str,
+        wanted: &ElfInfo,
+    ) -> Option<(ImagePath, Vec<ImagePath>, ElfInfo)> {
+        let r = self.fs.resolve(path, true).ok()??;
+        let info = self.elf_of(&r.real)?.ok()??;
+        wanted.compatible(&info).then_some((r.real, r.links, info))
     }
 
     /// Where the loader would find `soname` for a program like `like` when
     /// it is loaded by name at run time (dlopen): the cache, then the defaults.
-    pub fn find_library(&self, soname: &str, like: &ElfInfo) -> Option<String> {
+    pub fn find_library(&self, soname: &str, like: &ElfInfo) -> Option<ImagePath> {
         let musl = like
             .interpreter
             .as_deref()
             .is_some_and(|i| i.contains("ld-musl"));
         let me = Loaded {
-            path: String::new(),
+            path: ImagePath::root(),
             origin: "/".into(),
             info: ElfInfo {
                 needed: Vec::new(),
@@ -254,55 +248,7 @@ impl<'a> Loader<'a> {
             },
             loader: None,
         };
-        self.search(soname, &[me], 0, musl)
-            .map(|(real, ..)| format!("/{real}"))
-    }
-
-    /// Every symlink passed through while resolving `rel`, one hop at a time,
-    /// so a chain such as /usr/bin/x -> /etc/alternatives/x -> /usr/lib/x
-    /// keeps each link (the runtime's PATH lookup needs every one).
-    pub fn links_to(&self, rel: &str) -> Vec<String> {
-        let mut links = Vec::new();
-        let mut path = rel.to_string();
-        for _ in 0..crate::rootfs::MAX_SYMLINK_HOPS {
-            let comps: Vec<String> = path.split('/').map(str::to_string).collect();
-            let mut resolved: Vec<String> = Vec::new();
-            let mut next = None;
-            for (i, c) in comps.iter().enumerate() {
-                match c.as_str() {
-                    "" | "." => continue,
-                    ".." => {
-                        resolved.pop();
-                        continue;
-                    }
-                    _ => {}
-                }
-                let here = if resolved.is_empty() {
-                    c.clone()
-                } else {
-                    format!("{}/{c}", resolved.join("/"))
-                };
-                if let Some(NodeKind::Symlink(target)) = self.fs.get(&here).map(|n| &n.kind) {
-                    if !links.contains(&here) {
-                        links.push(here.clone());
-                    }
-                    let base = if target.starts_with('/') {
-                        String::new()
-                    } else {
-                        resolved.join("/")
-                    };
-                    next =
-                        Some([base.as_str(), target.as_str(), &comps[i + 1..].join("/")].join("/"));
-                    break;
-                }
-                resolved.push(c.clone());
-            }
-            match next {
-                Some(n) => path = n,
-                None => break,
-            }
-        }
-        links
+        self.search(soname, &[me], 0, musl).map(|f| f.real)
     }
 
     /// Find `soname` for `objects[requester]`; returns the real path, the
@@ -319,7 +265,13 @@ impl<'a> Loader<'a> {
         let origin_of = |o: &Loaded| o.origin.clone();
         if soname.contains('/') {
             let (real, links, info) = self.candidate(soname, &obj.info)?;
-            return Some((real, links, Vec::new(), info, soname.to_string()));
+            return Some(Found {
+                real,
+                links,
+                variants: Vec::new(),
+                info,
+                found_as: soname.to_string(),
+            });
         }
         let mut dirs: Vec<String> = Vec::new();
         if obj.info.runpath.is_empty() {
@@ -347,7 +299,13 @@ impl<'a> Loader<'a> {
                         self.candidate(&p, &obj.info).map(|(r, _, _)| r)
                     })
                     .collect::<Vec<_>>();
-                Some((real, links, variants, info, path))
+                Some(Found {
+                    real,
+                    links,
+                    variants,
+                    info,
+                    found_as: path,
+                })
             })
         };
         if let Some(found) = try_dirs(&dirs) {
@@ -359,7 +317,13 @@ impl<'a> Loader<'a> {
             {
                 for path in cache.lookup(soname, abi) {
                     if let Some((real, links, info)) = self.candidate(path, &obj.info) {
-                        return Some((real, links, Vec::new(), info, path.to_string()));
+                        return Some(Found {
+                            real,
+                            links,
+                            variants: Vec::new(),
+                            info,
+                            found_as: path.to_string(),
+                        });
                     }
                 }
             }
@@ -367,28 +331,36 @@ impl<'a> Loader<'a> {
         try_dirs(&self.default_dirs(&obj.info, musl))
     }
 
-    /// Trace the ELF file at `root` (an absolute image path) and everything
-    /// the loader would map for it. `Ok(None)` when `root` is not ELF.
-    pub fn trace(&self, root: &str) -> Result<Option<Trace>, String> {
-        let rel = root.trim_start_matches('/');
-        let Some((real, info)) = self.elf_at(rel) else {
-            return Err(format!("/{rel} does not exist in the image"));
-        };
-        let Some(info) = info.map_err(|e| format!("/{real}: {e}"))? else {
+    /// Trace the ELF file at `path` (symlinks on the way are followed and
+    /// needed too) and everything the loader would map for it. `Ok(None)`
+    /// when it is not ELF (or not a file of the image).
+    pub fn trace(&self, path: &str) -> Result<Option<Trace>, ElfError> {
+        let Ok(Some(resolved)) = self.fs.resolve(path, true) else {
             return Ok(None);
         };
+        let real = &resolved.real;
+        let info = match self.elf_of(real) {
+            None | Some(Ok(None)) => return Ok(None),
+            Some(Err(source)) => {
+                return Err(ElfError {
+                    path: real.clone(),
+                    source,
+                })
+            }
+            Some(Ok(Some(info))) => info,
+        };
         let mut trace = Trace::default();
-        for l in self.links_to(rel) {
+        for l in resolved.links {
             trace
                 .needed
                 .entry(l)
-                .or_insert(Need::Link { to: real.clone() });
+                .or_insert(Some(Reason::LinkTo(real.clone())));
         }
         let musl = info
             .interpreter
             .as_deref()
             .is_some_and(|i| i.contains("ld-musl"));
-        let origin = format!("/{}", real.rsplit_once('/').map_or("", |(d, _)| d));
+        let origin = real.parent().to_string();
         let mut objects = vec![Loaded {
             path: real.clone(),
             origin,
@@ -402,56 +374,55 @@ impl<'a> Loader<'a> {
                         trace
                             .needed
                             .entry(l)
-                            .or_insert(Need::Link { to: ireal.clone() });
+                            .or_insert(Some(Reason::LinkTo(ireal.clone())));
                     }
                     trace
                         .needed
                         .entry(ireal)
-                        .or_insert(Need::Interpreter { of: real.clone() });
+                        .or_insert(Some(Reason::Interpreter(real.clone())));
                 }
                 None => trace.missing.push((interp, real.clone())),
             }
         }
         // Breadth-first like ld.so; each soname is loaded once per process.
         let mut queue = VecDeque::from([0usize]);
-        let mut loaded_sonames: BTreeMap<String, String> = BTreeMap::new();
+        let mut loaded_sonames: BTreeMap<String, ImagePath> = BTreeMap::new();
         while let Some(i) = queue.pop_front() {
             for soname in objects[i].info.needed.clone() {
                 if loaded_sonames.contains_key(&soname) {
                     continue;
                 }
-                let Some((lib, links, variants, info, found_as)) =
-                    self.search(&soname, &objects, i, musl)
-                else {
+                let Some(found) = self.search(&soname, &objects, i, musl) else {
                     trace
                         .missing
                         .push((soname.clone(), objects[i].path.clone()));
                     continue;
                 };
+                let lib = found.real;
                 loaded_sonames.insert(soname.clone(), lib.clone());
-                for l in links {
+                for l in found.links {
                     trace
                         .needed
                         .entry(l)
-                        .or_insert(Need::Link { to: lib.clone() });
+                        .or_insert(Some(Reason::LinkTo(lib.clone())));
                 }
-                for v in variants {
+                for v in found.variants {
                     trace
                         .needed
                         .entry(v)
-                        .or_insert(Need::Variant { of: lib.clone() });
+                        .or_insert(Some(Reason::Variant(lib.clone())));
                 }
                 if trace.needed.contains_key(&lib) || lib == objects[0].path {
                     continue; // already loaded under another name (or a cycle)
                 }
                 trace.needed.insert(
                     lib.clone(),
-                    Need::Library {
+                    Some(Reason::Library {
                         soname,
                         of: objects[i].path.clone(),
-                    },
+                    }),
                 );
-                let origin = found_as.rsplit_once('/').map_or("/", |(d, _)| d);
+                let origin = found.found_as.rsplit_once('/').map_or("/", |(d, _)| d);
                 objects.push(Loaded {
                     origin: if origin.is_empty() {
                         "/".into()
@@ -459,13 +430,13 @@ impl<'a> Loader<'a> {
                         origin.to_string()
                     },
                     path: lib,
-                    info,
+                    info: found.info,
                     loader: Some(i),
                 });
                 queue.push_back(objects.len() - 1);
             }
         }
-        trace.needed.insert(real, Need::Root);
+        trace.needed.insert(real.clone(), None);
         trace.info = Some(objects.swap_remove(0).info);
         Ok(Some(trace))
     }

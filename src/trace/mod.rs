@@ -1,12 +1,127 @@
-//! Tracing what an image's programs need: roots from the config, the
-//! dynamic loader's search replayed inside the image, glibc's run-time
-//! loads, and the runtime essentials.
+//! Tracing: what the image's programs need, kept with the reason that kept it.
+//!
+//! The evidence, in the order it is read:
+//! 1. the roots: Entrypoint + Cmd, the Healthcheck, `--include-exe` and the
+//!    programs among `--include` paths ([`roots`]);
+//! 2. for every program, what the dynamic loader maps ([`ldso`], over
+//!    [`elf`] and [`ldcache`]) or the `#!` interpreter of a script
+//!    ([`program`](self));
+//! 3. what an interpreter loads for its command line, one [`runtime`] per
+//!    interpreter (shell, Python, Node.js, Java, Perl, Ruby, launchers);
+//! 4. what glibc loads by name and what every process expects
+//!    ([`essentials`](self): NSS, libgcc_s, certificates, users, /tmp, ...);
+//! 5. configuration and paths that kept programs and code name ([`named`](self)).
+//!
+//! [`Tracer`](tracer) holds one image's trace; a runtime sees it through the
+//! methods it offers (keep, keep a tree, trace a program, run a command,
+//! warn, read a file), never through its fields.
 
-pub mod elf;
-mod image;
-pub mod ldcache;
-pub mod ldso;
-pub mod roots;
+mod elf;
+mod essentials;
+mod ldcache;
+mod ldso;
+mod named;
+mod program;
+mod roots;
 mod runtime;
+mod tracer;
+mod tree;
 
-pub use image::{trace_image, TraceOptions};
+pub use elf::ElfInfo;
+pub use ldcache::{abi_flags, LdCache};
+pub use roots::RunConfig;
+
+use crate::image_path::ImagePath;
+use crate::keep::{BadGlob, KeepSet};
+use crate::layer::Meta;
+use crate::rootfs::RootFs;
+use crate::source::ImageConfig;
+use tracer::Tracer;
+
+/// What the user asked of the tracer.
+#[derive(Clone, Debug, Default)]
+pub struct TraceOptions {
+    /// `--entrypoint` / `--cmd`: trace the image as if run with these.
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `--include PATH|GLOB`: more paths to keep; programs and scripts among them are traced.
+    pub include: Vec<String>,
+    /// `--include-exe NAME`: more programs to trace.
+    pub include_exe: Vec<String>,
+    /// `--no-certs` turns this off.
+    pub certs: bool,
+    /// Keep only the third-party Python packages the app's imports reach
+    /// (`--no-import-graph` turns this off and keeps every installed package).
+    pub import_graph: bool,
+}
+
+impl TraceOptions {
+    /// The defaults of the command line: certificates and the import graph on.
+    pub fn new() -> Self {
+        TraceOptions {
+            certs: true,
+            import_graph: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Why an image could not be traced.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("the image has no Entrypoint or Cmd, so there is nothing to trace")]
+    NothingToTrace,
+    #[error("the entrypoint program {name:?} {why}")]
+    Entrypoint { name: String, why: String },
+    #[error(transparent)]
+    Glob(#[from] BadGlob),
+}
+
+impl TraceError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TraceError::NothingToTrace => Some(
+                "name programs with --include-exe, paths with --include, or keep paths with --keep"
+                    .into(),
+            ),
+            TraceError::Entrypoint { .. } => Some(
+                "trace another command with --entrypoint/--cmd, or keep paths with --keep".into(),
+            ),
+            TraceError::Glob(_) => None,
+        }
+    }
+}
+
+/// A traced image: what to keep, and what the tracer could not resolve.
+pub struct Traced {
+    pub keep: KeepSet,
+    /// Names, never values: Env is never printed.
+    pub warnings: Vec<String>,
+}
+
+/// Trace `fs` as `config` runs it.
+pub fn trace_image(
+    fs: &mut RootFs,
+    config: &ImageConfig,
+    opts: &TraceOptions,
+) -> Result<Traced, TraceError> {
+    // A process may expect a world-writable /tmp even where the image has none.
+    fs.ensure_dir(
+        &ImagePath::root().join("tmp"),
+        Meta {
+            mode: 0o1777,
+            ..Meta::implicit_dir()
+        },
+    );
+    let fs: &RootFs = fs;
+    let runtimes = runtime::all();
+    let mut t = Tracer::new(fs, RunConfig::from_config(config), opts, &runtimes);
+    t.roots(config)?;
+    for rt in &runtimes {
+        rt.finish(&mut t);
+    }
+    t.runtime_libraries();
+    t.essentials();
+    t.named_configuration();
+    Ok(t.finish())
+}

@@ -2,9 +2,9 @@
 //! programs named on the command line, resolved the way the runtime does
 //! (PATH from the image's Env, relative paths against WorkingDir).
 
-use serde_json::Value;
-
-use crate::rootfs::{NodeKind, RootFs};
+use crate::image_path::ImagePath;
+use crate::rootfs::RootFs;
+use crate::source::ImageConfig;
 
 /// The PATH runc uses when the image sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -13,6 +13,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
     pub what: String,
+    /// Never empty: an empty command line is no command.
     pub argv: Vec<String>,
 }
 
@@ -27,26 +28,19 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    pub fn from_config(config: &Value) -> Self {
-        let c = &config["config"];
+    pub fn from_config(config: &ImageConfig) -> Self {
         RunConfig {
-            env: strings(&c["Env"]),
-            working_dir: c["WorkingDir"].as_str().unwrap_or("").to_string(),
-            user: c["User"].as_str().unwrap_or("").to_string(),
-            volumes: c["Volumes"]
-                .as_object()
-                .map(|v| v.keys().cloned().collect())
-                .unwrap_or_default(),
+            env: config.env().to_vec(),
+            working_dir: config.working_dir().to_string(),
+            user: config.user().to_string(),
+            volumes: config.volumes(),
         }
     }
 
     pub fn path_dirs(&self) -> Vec<String> {
-        let path = self
-            .env
-            .iter()
-            .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or(DEFAULT_PATH);
-        path.split(':')
+        self.env_var("PATH")
+            .unwrap_or(DEFAULT_PATH)
+            .split(':')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect()
@@ -57,33 +51,29 @@ impl RunConfig {
             .iter()
             .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
     }
+
+    /// The WorkingDir as an image path (the root when unset).
+    pub fn working_dir(&self) -> ImagePath {
+        ImagePath::parse(&self.working_dir).unwrap_or_default()
+    }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Entrypoint + Cmd (each overridable) and the Healthcheck command.
+/// Entrypoint + Cmd (each overridable, as `docker run` does) and the
+/// Healthcheck command. Empty command lines (`"Cmd": []`, a healthcheck of
+/// `["CMD"]`) are no commands.
 pub fn commands(
-    config: &Value,
+    config: &ImageConfig,
     entrypoint: Option<&[String]>,
     cmd: Option<&[String]>,
 ) -> Vec<Command> {
-    let c = &config["config"];
     let mut argv: Vec<String> = entrypoint
         .map(<[String]>::to_vec)
-        .unwrap_or_else(|| strings(&c["Entrypoint"]));
+        .unwrap_or_else(|| config.entrypoint().to_vec());
     // As in Docker, a new entrypoint drops the image's Cmd unless a cmd is given.
     let cmd = match (entrypoint, cmd) {
         (_, Some(c)) => c.to_vec(),
         (Some(_), None) => Vec::new(),
-        (None, None) => strings(&c["Cmd"]),
+        (None, None) => config.cmd().to_vec(),
     };
     argv.extend(cmd);
     let mut out = Vec::new();
@@ -93,17 +83,19 @@ pub fn commands(
             argv,
         });
     }
-    let test = strings(&c["Healthcheck"]["Test"]);
-    match test.first().map(String::as_str) {
-        Some("CMD") => out.push(Command {
+    let test = config.healthcheck.clone().unwrap_or_default();
+    let argv = match test.split_first() {
+        Some((kind, rest)) if kind == "CMD" => rest.to_vec(),
+        Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
+            vec!["/bin/sh".into(), "-c".into(), rest.join(" ")]
+        }
+        _ => Vec::new(),
+    };
+    if !argv.is_empty() {
+        out.push(Command {
             what: "healthcheck".into(),
-            argv: test[1..].to_vec(),
-        }),
-        Some("CMD-SHELL") => out.push(Command {
-            what: "healthcheck".into(),
-            argv: vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
-        }),
-        _ => {}
+            argv,
+        });
     }
     out
 }
@@ -113,12 +105,15 @@ pub fn commands(
 /// file named so in a PATH directory. Returns an absolute image path.
 pub fn resolve_program(fs: &RootFs, run: &RunConfig, name: &str) -> Option<String> {
     let is_exec = |abs: &str| -> bool {
-        let Ok(Some(real)) = fs.lookup(abs.trim_start_matches('/'), true) else {
+        let Ok(Some(real)) = fs.lookup(abs, true) else {
             return false;
         };
-        fs.get(&real)
-            .is_some_and(|n| matches!(n.kind, NodeKind::File { .. }) && n.meta.mode & 0o111 != 0)
+        fs.get(real.as_str())
+            .is_some_and(|n| n.is_executable_file())
     };
+    if name.is_empty() {
+        return None;
+    }
     if name.contains('/') {
         let abs = if name.starts_with('/') {
             name.to_string()
@@ -145,11 +140,14 @@ pub fn is_shell(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::tracer::test_config;
 
     #[test]
     fn entrypoint_overrides_follow_docker() {
-        let config = serde_json::json!({"config": {"Entrypoint": ["/a"], "Cmd": ["b"],
-            "Healthcheck": {"Test": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]}}});
+        let config = test_config(
+            serde_json::json!({"config": {"Entrypoint": ["/a"], "Cmd": ["b"],
+            "Healthcheck": {"Test": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]}}}),
+        );
         let c = commands(&config, None, None);
         assert_eq!(c[0].argv, ["/a", "b"]);
         assert_eq!(
@@ -158,5 +156,21 @@ mod tests {
         );
         let e = ["/x".to_string()];
         assert_eq!(commands(&config, Some(&e), None)[0].argv, ["/x"]);
+    }
+
+    #[test]
+    fn empty_command_lines_are_no_commands() {
+        for test in [
+            serde_json::json!(["CMD"]),
+            serde_json::json!(["CMD-SHELL"]),
+            serde_json::json!(["NONE"]),
+            serde_json::json!([]),
+        ] {
+            let config = test_config(serde_json::json!({"config": {
+                "Entrypoint": [], "Cmd": [], "Healthcheck": {"Test": test}}}));
+            assert_eq!(commands(&config, None, None), Vec::<Command>::new());
+        }
+        let config = test_config(serde_json::json!({"config": {"Cmd": ["x"]}}));
+        assert_eq!(commands(&config, Some(&[]), None), Vec::<Command>::new());
     }
 }

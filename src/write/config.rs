@@ -11,9 +11,9 @@ use std::str::FromStr;
 use oci_spec::image::{Descriptor, ImageManifestBuilder, MediaType};
 use serde_json::{json, Value};
 
-use super::WrittenLayer;
+use super::{WriteError, WrittenLayer};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::platform::Platform;
 
 /// Serialized config and manifest of one image, with their digests.
 pub struct ImageBlobs {
@@ -21,24 +21,24 @@ pub struct ImageBlobs {
     pub config_digest: Digest,
     pub manifest: Vec<u8>,
     pub manifest_digest: Digest,
-    /// `os`, `architecture` and `variant` for index entries.
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
+    /// What index entries say it runs on.
+    pub platform: Platform,
 }
 
 /// Keys that describe the build container rather than the image.
 const BUILD_ONLY_KEYS: &[&str] = &["container", "container_config", "id", "parent"];
 
+/// The slim config (the source's `config_json` with one layer and one
+/// history entry) and its manifest.
 pub fn slim_config(
-    source: &Value,
+    config_json: &[u8],
+    platform: Platform,
     layer: &WrittenLayer,
     source_layers: usize,
-) -> Result<ImageBlobs> {
-    let mut config = source.clone();
-    let obj = config
-        .as_object_mut()
-        .ok_or_else(|| Error::image("image config is not a JSON object"))?;
+) -> Result<ImageBlobs, WriteError> {
+    let mut config: Value =
+        serde_json::from_slice(config_json).map_err(|e| WriteError::Json("config", e))?;
+    let obj = config.as_object_mut().ok_or(WriteError::Config)?;
     for key in BUILD_ONLY_KEYS {
         obj.remove(*key);
     }
@@ -57,14 +57,7 @@ pub fn slim_config(
     }
     obj.insert("history".into(), json!([entry]));
 
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let os = text("os").unwrap_or_else(|| "linux".into());
-    let architecture =
-        text("architecture").ok_or_else(|| Error::image("image config has no architecture"))?;
-    let variant = text("variant");
-
-    let config_bytes = serde_json::to_vec(&config)
-        .map_err(|e| Error::image(format!("serializing config: {e}")))?;
+    let config_bytes = serde_json::to_vec(&config).map_err(|e| WriteError::Json("config", e))?;
     let config_digest = Digest::of(&config_bytes);
     let manifest = ImageManifestBuilder::default()
         .schema_version(2u32)
@@ -73,29 +66,28 @@ pub fn slim_config(
             MediaType::ImageConfig,
             config_bytes.len() as u64,
             &config_digest,
-        )?)
+        ))
         .layers(vec![descriptor_of(
             MediaType::ImageLayerGzip,
             layer.size,
             &layer.digest,
-        )?])
+        )])
         .build()
-        .map_err(|e| Error::image(format!("building manifest: {e}")))?;
-    let manifest_bytes = serde_json::to_vec(&manifest)
-        .map_err(|e| Error::image(format!("serializing manifest: {e}")))?;
+        .map_err(|e| WriteError::Spec("manifest", e))?;
+    let manifest_bytes =
+        serde_json::to_vec(&manifest).map_err(|e| WriteError::Json("manifest", e))?;
     Ok(ImageBlobs {
         manifest_digest: Digest::of(&manifest_bytes),
         manifest: manifest_bytes,
         config: config_bytes,
         config_digest,
-        os,
-        architecture,
-        variant,
+        platform,
     })
 }
 
-pub fn descriptor_of(media_type: MediaType, size: u64, digest: &Digest) -> Result<Descriptor> {
+/// A descriptor of a blob slimify wrote (its digest is always a valid sha256).
+pub fn descriptor_of(media_type: MediaType, size: u64, digest: &Digest) -> Descriptor {
     let d = oci_spec::image::Digest::from_str(digest.as_str())
-        .map_err(|e| Error::image(format!("{digest}: {e}")))?;
-    Ok(Descriptor::new(media_type, size, d))
+        .expect("a sha256 digest slimify computed is a valid OCI digest");
+    Descriptor::new(media_type, size, d)
 }

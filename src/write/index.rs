@@ -2,11 +2,8 @@
 
 use oci_spec::image::{Arch, Descriptor, ImageIndexBuilder, MediaType, Os, PlatformBuilder};
 
-use super::{descriptor_of, ImageBlobs};
+use super::{descriptor_of, ImageBlobs, WriteError};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
-
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// A serialized index and its digest.
 pub struct IndexBlob {
@@ -15,46 +12,47 @@ pub struct IndexBlob {
 }
 
 /// A serialized OCI image index of `manifests` (also an OCI layout's index.json).
-pub fn index_json(manifests: Vec<Descriptor>) -> Result<Vec<u8>> {
+pub fn index_json(manifests: Vec<Descriptor>) -> Result<Vec<u8>, WriteError> {
     let index = ImageIndexBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageIndex)
         .manifests(manifests)
         .build()
-        .map_err(|e| Error::image(format!("building an image index: {e}")))?;
-    serde_json::to_vec(&index).map_err(|e| Error::image(format!("serializing an image index: {e}")))
+        .map_err(|e| WriteError::Spec("image index", e))?;
+    serde_json::to_vec(&index).map_err(|e| WriteError::Json("image index", e))
 }
 
 impl ImageBlobs {
     /// The descriptor of this image's manifest, with its platform, as an
     /// index (or an OCI layout's index.json) lists it.
-    pub fn descriptor(&self) -> Result<Descriptor> {
+    pub fn descriptor(&self) -> Result<Descriptor, WriteError> {
         let mut d = descriptor_of(
             MediaType::ImageManifest,
             self.manifest.len() as u64,
             &self.manifest_digest,
-        )?;
+        );
+        let p = &self.platform;
         let mut platform = PlatformBuilder::default()
-            .os(Os::from(self.os.as_str()))
-            .architecture(Arch::from(self.architecture.as_str()));
-        if let Some(v) = &self.variant {
+            .os(Os::from(p.os.as_str()))
+            .architecture(Arch::from(p.architecture.as_str()));
+        if let Some(v) = &p.variant {
             platform = platform.variant(v.clone());
         }
         d.set_platform(Some(
             platform
                 .build()
-                .map_err(|e| Error::image(format!("platform: {e}")))?,
+                .map_err(|e| WriteError::Spec("platform", e))?,
         ));
         Ok(d)
     }
 }
 
 /// An OCI image index listing `images` in order.
-pub fn index_of(images: &[&ImageBlobs]) -> Result<IndexBlob> {
+pub fn index_of(images: &[&ImageBlobs]) -> Result<IndexBlob, WriteError> {
     let manifests = images
         .iter()
         .map(|b| b.descriptor())
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let bytes = index_json(manifests)?;
     Ok(IndexBlob {
         digest: Digest::of(&bytes),

@@ -16,11 +16,13 @@ use std::io::{self, BufWriter, Write};
 use indicatif::ProgressBar;
 
 use super::pgzip::ParallelGz;
+use super::WriteError;
+use crate::blob::BlobFile;
 use crate::digest::{Digest, HashingWriter};
-use crate::error::{Error, IoContext, Result};
+use crate::files::{IoContext, PathError};
 use crate::keep::KeepSet;
-use crate::rootfs::{Node, NodeKind, RootFs};
-use crate::source::BlobFile;
+use crate::layer::Kind;
+use crate::rootfs::{Node, RootFs};
 
 /// What was written, for the config and manifest.
 pub struct WrittenLayer {
@@ -31,7 +33,6 @@ pub struct WrittenLayer {
     pub size: u64,
     /// sha256 of the uncompressed tar.
     pub diff_id: Digest,
-    pub entries: usize,
 }
 
 pub fn write_layer(
@@ -40,40 +41,39 @@ pub fn write_layer(
     out: File,
     level: u32,
     progress: &ProgressBar,
-) -> Result<WrittenLayer> {
-    let io_err = |e: io::Error| Error::Io {
-        path: "output layer".into(),
-        source: e,
-    };
+) -> Result<WrittenLayer, WriteError> {
+    let io_err = |e: io::Error| WriteError::Io(PathError::new("the output layer", e));
     let blob = HashingWriter::new(BufWriter::with_capacity(1 << 20, out));
     let gz = ParallelGz::new(blob, level).map_err(io_err)?;
     let mut tar = tar::Builder::new(HashingWriter::new(gz));
     // Hard links: the first kept path of an inode carries the data.
     let mut first_path: HashMap<u64, &str> = HashMap::new();
-    let mut entries = 0;
-    for (path, _) in keep.iter() {
-        crate::interrupt::check().map_err(io_err)?;
+    for path in keep.paths() {
+        if crate::interrupt::interrupted() {
+            return Err(WriteError::Interrupted);
+        }
         let node = fs
-            .get(path)
-            .ok_or_else(|| Error::image(format!("kept path /{path} is not in the image")))?;
+            .get(path.as_str())
+            .ok_or_else(|| WriteError::NotInImage(path.clone()))?;
         let link_to = match node.kind {
-            NodeKind::Dir => None,
+            Kind::Dir => None,
             _ => match first_path.get(&node.inode) {
                 Some(first) => Some(*first),
                 None => {
-                    first_path.insert(node.inode, path);
+                    first_path.insert(node.inode, path.as_str());
                     None
                 }
             },
         };
-        append(&mut tar, fs, path, node, link_to).map_err(|e| Error::Io {
-            path: format!("/{path} (writing the output layer)").into(),
-            source: e,
+        append(&mut tar, fs, path.as_str(), node, link_to).map_err(|e| {
+            WriteError::Io(PathError::new(
+                format!("{path} (writing the output layer)"),
+                e,
+            ))
         })?;
-        if let (NodeKind::File { size, .. }, None) = (&node.kind, link_to) {
+        if let (Kind::File { size, .. }, None) = (&node.kind, link_to) {
             progress.inc(*size);
         }
-        entries += 1;
     }
     let (gz, diff_id, _) = tar.into_inner().map_err(io_err)?.finish();
     let (buffered, digest, size) = gz.finish().map_err(io_err)?.finish();
@@ -86,7 +86,6 @@ pub fn write_layer(
         digest,
         size,
         diff_id,
-        entries,
     })
 }
 
@@ -104,7 +103,7 @@ fn append<W: Write>(
     header.set_gid(node.meta.gid);
     header.set_mtime(node.meta.mtime);
     header.set_size(0);
-    let name = if node.kind == NodeKind::Dir {
+    let name = if node.is_dir() {
         format!("{path}/")
     } else {
         path.to_string()
@@ -123,23 +122,23 @@ fn append<W: Write>(
     );
     let (kind, target) = match (&node.kind, link_to) {
         (_, Some(first)) => (T::Link, Some(first.to_string())),
-        (NodeKind::File { size, .. }, None) => {
+        (Kind::File { size, .. }, None) => {
             header.set_size(*size);
             (T::Regular, None)
         }
-        (NodeKind::Dir, None) => (T::Directory, None),
-        (NodeKind::Symlink(t), None) => (T::Symlink, Some(t.clone())),
-        (NodeKind::CharDevice { major, minor }, None) => {
+        (Kind::Dir, None) => (T::Directory, None),
+        (Kind::Symlink(t), None) => (T::Symlink, Some(t.clone())),
+        (Kind::CharDevice { major, minor }, None) => {
             header.set_device_major(*major)?;
             header.set_device_minor(*minor)?;
             (T::Char, None)
         }
-        (NodeKind::BlockDevice { major, minor }, None) => {
+        (Kind::BlockDevice { major, minor }, None) => {
             header.set_device_major(*major)?;
             header.set_device_minor(*minor)?;
             (T::Block, None)
         }
-        (NodeKind::Fifo, None) => (T::Fifo, None),
+        (Kind::Fifo, None) => (T::Fifo, None),
     };
     header.set_entry_type(kind);
     if let Some(t) = target {
@@ -155,7 +154,7 @@ fn append<W: Write>(
     }
     header.set_cksum();
     match (&node.kind, link_to) {
-        (NodeKind::File { .. }, None) => {
+        (Kind::File { .. }, None) => {
             let reader = fs.open(node).expect("a file node has content");
             tar.append(&header, reader)
         }

@@ -35,8 +35,6 @@ pub struct ParallelGz<W: Write> {
     max_in_flight: usize,
     /// Whether any member was written (an empty input still needs one).
     wrote: bool,
-    /// The pool to compress on; `None` is rayon's global pool.
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 impl<W: Write> ParallelGz<W> {
@@ -54,20 +52,7 @@ impl<W: Write> ParallelGz<W> {
             in_flight: VecDeque::new(),
             max_in_flight: 4 * rayon::current_num_threads().max(1),
             wrote: false,
-            pool: None,
         })
-    }
-
-    /// Compress on `pool` instead of the global pool.
-    pub fn with_pool(
-        out: W,
-        level: u32,
-        pool: std::sync::Arc<rayon::ThreadPool>,
-    ) -> io::Result<Self> {
-        let mut gz = Self::new(out, level)?;
-        gz.max_in_flight = 4 * pool.current_num_threads();
-        gz.pool = Some(pool);
-        Ok(gz)
     }
 
     /// Hand one chunk to the pool.
@@ -77,11 +62,11 @@ impl<W: Write> ParallelGz<W> {
         let job = move || {
             let _ = tx.send(member(&data, level));
         };
-        match &self.pool {
-            Some(pool) => pool.spawn(job),
-            // On a pool thread, waiting for a queued task could deadlock: work inline.
-            None if rayon::current_thread_index().is_some() => job(),
-            None => rayon::spawn(job),
+        // On a pool thread, waiting for a queued task could deadlock: work inline.
+        if rayon::current_thread_index().is_some() {
+            job()
+        } else {
+            rayon::spawn(job)
         }
         self.in_flight.push_back(rx);
         self.wrote = true;

@@ -6,10 +6,11 @@ use std::io::Read;
 use indicatif::ProgressBar;
 
 use super::write_layer;
+use crate::blob::BlobFile;
 use crate::keep::KeepGlobs;
-use crate::layer::index_layer;
-use crate::rootfs::{NodeKind, RootFs};
-use crate::source::{BlobFile, Compression, LayerBlob};
+use crate::layer::{index_layer, Kind};
+use crate::rootfs::RootFs;
+use crate::source::{Compression, LayerBlob};
 use crate::testutil::{index_all, LayerBuilder};
 
 fn rich_layers() -> Vec<Vec<u8>> {
@@ -49,10 +50,10 @@ fn rich_layers() -> Vec<Vec<u8>> {
 fn view(fs: &RootFs) -> Vec<String> {
     let mut first_of_inode: HashMap<u64, String> = HashMap::new();
     fs.iter()
-        .filter(|(p, _)| !p.is_empty())
+        .filter(|(p, _)| !p.is_root())
         .map(|(p, n)| {
             let kind = match &n.kind {
-                NodeKind::File { .. } => {
+                Kind::File { .. } => {
                     let mut data = Vec::new();
                     fs.open(n).unwrap().read_to_end(&mut data).unwrap();
                     format!("file {:?}", String::from_utf8_lossy(&data))
@@ -61,7 +62,7 @@ fn view(fs: &RootFs) -> Vec<String> {
             };
             let group = first_of_inode
                 .entry(n.inode)
-                .or_insert_with(|| p.clone())
+                .or_insert_with(|| p.to_string())
                 .clone();
             format!("{p} {kind} {:?} inode-of:{group}", n.meta)
         })
@@ -74,7 +75,7 @@ fn write_and_reread(
     dir: &std::path::Path,
 ) -> (RootFs, super::WrittenLayer) {
     let globs: Vec<String> = globs.iter().map(|s| s.to_string()).collect();
-    let keep = KeepGlobs::new(&globs).unwrap().select(fs);
+    let keep = KeepGlobs::new("--keep", &globs).unwrap().select(fs);
     let out = tempfile::tempfile_in(dir).unwrap();
     let written = write_layer(fs, &keep, out, 6, &ProgressBar::hidden()).unwrap();
     let blob = LayerBlob {
@@ -132,7 +133,7 @@ fn a_partial_keep_keeps_parents_and_turns_a_lone_hard_link_into_a_file() {
         .collect();
     assert_eq!(kept, ["tmp", "usr", "usr/bin", "usr/bin/su-again"]);
     let su = back.get("usr/bin/su-again").unwrap();
-    assert!(matches!(su.kind, NodeKind::File { size: 13, .. }));
+    assert!(matches!(su.kind, Kind::File { size: 13, .. }));
     assert_eq!(su.meta.mode, 0o4755);
     assert_eq!(back.get("tmp").unwrap().meta.mode, 0o1777);
 }

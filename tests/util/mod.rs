@@ -78,7 +78,8 @@ pub fn slimify_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Run slimify expecting failure; returns its stderr, checked to be one line.
+/// Run slimify expecting failure; returns its stderr, checked to be an
+/// error in slimify's form (see [`assert_error_form`]).
 pub fn slimify_err(args: &[&str]) -> String {
     let out = slimify(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -86,13 +87,34 @@ pub fn slimify_err(args: &[&str]) -> String {
         !out.status.success(),
         "slimify {args:?} unexpectedly succeeded: {stderr}"
     );
-    assert!(stderr.starts_with("error: "), "not an error line: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "error is not one line: {stderr}"
-    );
+    assert_error_form(&stderr);
     stderr
+}
+
+/// An error as slimify prints it: `error: ...` on the first line, then
+/// only `caused by: ...` lines, then at most one `hint: ...`; a few short
+/// lines, never file contents.
+pub fn assert_error_form(stderr: &str) {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with("error: ")),
+        "not an error: {stderr}"
+    );
+    for (i, l) in lines.iter().enumerate().skip(1) {
+        let hint = l.starts_with("hint: ");
+        assert!(
+            l.starts_with("caused by: ") || (hint && i == lines.len() - 1),
+            "line {} is neither a cause nor the last line's hint: {stderr}",
+            i + 1
+        );
+    }
+    assert!(lines.len() <= 8, "too many lines: {stderr}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() <= 400 && !l.contains('\u{fffd}')),
+        "a line too long or not text: {stderr}"
+    );
 }
 
 /// A unique image tag for this test process, removed from the engine on drop.

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use slimify::digest::Digest;
+use slimify::internals::Digest;
 
 pub const GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -120,6 +120,15 @@ impl Layout {
         let d = self.put(stored);
         self.manifest["layers"][0]["digest"] = json!(d.to_string());
         self.manifest["layers"][0]["size"] = json!(stored.len());
+        self.save_manifest();
+    }
+
+    /// Re-store the (edited) config and point the manifest at it.
+    pub fn replace_config(&mut self) {
+        let bytes = serde_json::to_vec(&self.config).unwrap();
+        let d = self.put(&bytes);
+        self.manifest["config"]["digest"] = json!(d.to_string());
+        self.manifest["config"]["size"] = json!(bytes.len());
         self.save_manifest();
     }
 

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::{Loader, Need};
+use super::Loader;
+use crate::keep::Reason;
 use crate::rootfs::RootFs;
 use crate::testutil::{index_all, LayerBuilder};
 
@@ -132,8 +133,8 @@ fn the_library_set_matches_lddtree_on_real_binaries() {
         let got: BTreeSet<String> = trace
             .needed
             .iter()
-            .filter(|(_, n)| !matches!(n, Need::Link { .. } | Need::Variant { .. }))
-            .map(|(p, _)| p.clone())
+            .filter(|(_, n)| !matches!(n, Some(Reason::LinkTo(_) | Reason::Variant(_))))
+            .map(|(p, _)| p.as_str().to_string())
             .collect();
         assert_eq!(got, want, "{bin}");
         // Every symlink on the way is kept too, e.g. the usrmerge /lib and /bin links.
@@ -201,7 +202,7 @@ fn an_arm64_program_gets_arm64_libraries_and_never_x86_decoys() {
     let files: BTreeSet<&str> = trace
         .needed
         .iter()
-        .filter(|(_, n)| !matches!(n, Need::Link { .. }))
+        .filter(|(_, n)| !matches!(n, Some(Reason::LinkTo(_))))
         .map(|(p, _)| p.as_str())
         .collect();
     assert_eq!(
@@ -296,7 +297,7 @@ fn cyclic_dt_needed_ends_with_both_libraries() {
     assert!(trace.missing.is_empty(), "{:?}", trace.missing);
     for l in ["liba.so", "libb.so", "libc.so.6"] {
         assert!(
-            trace.needed.contains_key(&format!("{lib}/{l}")),
+            trace.needed.contains_key(format!("{lib}/{l}").as_str()),
             "{l} missing: {:?}",
             trace.needed
         );

@@ -7,11 +7,14 @@
 //! Then the app: `-jar` and its manifest's Class-Path, `-cp`/CLASSPATH
 //! entries, `--module-path`, or the working directory (the default class path).
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::Read;
 
-use super::{join, parent, Invocation, Tracer};
+use super::{Invocation, Runtime};
+use crate::image_path::ImagePath;
 use crate::keep::Reason;
-use crate::trace::image::rel;
+use crate::trace::tracer::Tracer;
 
 /// What a JDK has that running programs never use.
 const JDK_ONLY: &[&str] = &[
@@ -107,154 +110,162 @@ fn manifest_class_path(jar: impl std::io::Read + std::io::Seek) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl Tracer<'_> {
-    pub(super) fn java(&mut self, inv: &Invocation, real: &str) {
-        let Some(home) = real.strip_suffix("/bin/java").map(str::to_string) else {
-            self.warnings.push(format!(
-                "{}: /{real} is not inside a Java runtime's bin/",
-                inv.what
-            ));
-            return;
+#[derive(Default)]
+pub(super) struct Java {
+    /// Runtime images kept already (by their home directory).
+    homes: RefCell<BTreeSet<ImagePath>>,
+    /// Class path entries read already.
+    class_path: RefCell<BTreeSet<ImagePath>>,
+}
+
+impl Runtime for Java {
+    fn runs(&self, base: &str) -> bool {
+        base == "java"
+    }
+
+    fn trace(&self, inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
+        let home = match real.as_str().strip_suffix("/bin/java") {
+            Some(h) if real.parent().file_name() == "bin" => ImagePath::root().join(h),
+            _ => {
+                t.warn(format!(
+                    "{}: {real} is not inside a Java runtime's bin/",
+                    inv.what
+                ));
+                return;
+            }
         };
-        self.java_runtime(&home, &Reason::runtime("Java runtime of", real));
+        self.runtime(t, &home, &Reason::runtime("Java runtime of", real));
         let args = JavaArgs::parse(inv.argv);
         let why = Reason::runtime("Java application run by", real);
         if let Some(jar) = &args.jar {
-            self.java_class_path_entry(&self.absolute(jar), &why);
+            self.class_path_entry(t, &t.absolute(jar), &why);
         } else {
             let cp = args
                 .class_path
                 .clone()
-                .or_else(|| self.run.env_var("CLASSPATH").map(str::to_string))
+                .or_else(|| t.run().env_var("CLASSPATH").map(str::to_string))
                 .unwrap_or_else(|| ".".into());
             for entry in cp.split(':').filter(|e| !e.is_empty()) {
-                self.java_class_path_entry(&self.absolute(entry), &why);
+                self.class_path_entry(t, &t.absolute(entry), &why);
             }
         }
         for mp in &args.module_path {
             for entry in mp.split(':').filter(|e| !e.is_empty()) {
-                self.java_class_path_entry(&self.absolute(entry), &why);
+                self.class_path_entry(t, &t.absolute(entry), &why);
             }
         }
     }
 
     /// JAVA_HOME in Env is evidence the image runs Java even when the command
     /// reaches `java` only through a script variable (`"$JAVA_HOME/bin/java"`).
-    pub(in crate::trace) fn java_home_from_env(&mut self) {
-        let Some(home) = self
-            .run
-            .env_var("JAVA_HOME")
-            .map(|h| rel(h).trim_end_matches('/').to_string())
-        else {
+    fn finish(&self, t: &mut Tracer) {
+        let Some(home) = t.run().env_var("JAVA_HOME").map(str::to_string) else {
             return;
         };
-        let Some(real_home) = self.real(&format!("/{home}")) else {
+        let Some(real_home) = t.real(&home) else {
             return;
         };
-        if self.is_file(&format!("{real_home}/bin/java")) {
-            self.program(
-                &format!("/{real_home}/bin/java"),
+        let java = real_home.join("bin/java");
+        if t.is_file(&java) {
+            t.program(
+                &java.to_string(),
                 Reason::Root("java of JAVA_HOME in Env".into()),
             );
-            self.java_runtime(
-                &real_home,
-                &Reason::runtime("Java runtime of", format!("{real_home}/bin/java")),
-            );
+            self.runtime(t, &real_home, &Reason::runtime("Java runtime of", &java));
         }
     }
+}
 
+impl Java {
     /// Keep a Java runtime image minus the JDK-only parts, tracing its libraries.
-    fn java_runtime(&mut self, home: &str, why: &Reason) {
-        if !self.done.insert(format!("java runtime {home}")) {
+    fn runtime(&self, t: &mut Tracer, home: &ImagePath, why: &Reason) {
+        if !self.homes.borrow_mut().insert(home.clone()) {
             return;
         }
-        if !self.is_file(&format!("{home}/lib/modules"))
-            && !self.is_file(&format!("{home}/lib/rt.jar"))
-        {
-            self.warnings.push(format!(
-                "/{home} has no lib/modules or lib/rt.jar: not a Java runtime image"
+        if !t.is_file(&home.join("lib/modules")) && !t.is_file(&home.join("lib/rt.jar")) {
+            t.warn(format!(
+                "{home} has no lib/modules or lib/rt.jar: not a Java runtime image"
             ));
         }
         // The launcher dlopens libjvm.so by path; the class library's
         // libraries then find it loaded under its soname.
-        let jvms: Vec<String> = self
-            .fs
+        let jvms: Vec<ImagePath> = t
+            .fs()
             .descendants(home)
-            .filter(|(p, _)| p.ends_with("/libjvm.so"))
+            .filter(|(p, _)| p.file_name() == "libjvm.so")
             .map(|(p, _)| p.clone())
             .collect();
         if !jvms.is_empty() {
-            self.preloaded.insert("libjvm.so".into());
+            t.preloads("libjvm.so");
         }
         for jvm in jvms {
-            self.program(
-                &jvm,
+            t.program(
+                &jvm.to_string(),
                 Reason::runtime("the JVM, loaded by the launcher of", home),
             );
         }
-        let java = format!("{home}/bin/java");
-        let skip = |p: &str| -> bool {
-            let inner = p.strip_prefix(home).unwrap_or(p).trim_start_matches('/');
-            JDK_ONLY.contains(&inner) || (inner.starts_with("bin/") && p != java)
+        let java = home.join("bin/java");
+        let skip = |p: &ImagePath| -> bool {
+            let inner = p.relative_to(home).unwrap_or(p.as_str());
+            JDK_ONLY.contains(&inner) || (inner.starts_with("bin/") && *p != java)
         };
-        self.keep_tree_where(home, why, &skip);
+        t.keep_tree_where(home, why, &skip);
         // A JDK 8 layout has the runtime in jre/ and the launcher's twin in bin/.
-        let jre = format!("{home}/jre");
-        if self.is_dir(&jre) {
-            self.keep_tree_where(&jre, why, &|p| {
-                p.starts_with(&format!("{jre}/bin/")) && !p.ends_with("/java")
+        let jre = home.join("jre");
+        if t.is_dir(&jre) {
+            let jre_bin = jre.join("bin");
+            t.keep_tree_where(&jre, why, &|p| {
+                p.starts_with(&jre_bin) && *p != jre_bin && p.file_name() != "java"
             });
         }
     }
 
     /// A class path entry: a directory of classes, `dir/*` (its jars), or a jar
     /// (and the jars its manifest's Class-Path names, relative to it).
-    fn java_class_path_entry(&mut self, abs: &str, why: &Reason) {
+    fn class_path_entry(&self, t: &mut Tracer, abs: &str, why: &Reason) {
         if let Some(dir) = abs.strip_suffix("/*") {
-            let Some(d) = self.real(dir) else { return };
-            for name in self.children(&d) {
+            let Some(d) = t.real(dir) else { return };
+            for name in t.children(&d) {
                 if name.ends_with(".jar") || name.ends_with(".JAR") {
-                    self.java_class_path_entry(&format!("/{d}/{name}"), why);
+                    self.class_path_entry(t, &d.join(&name).to_string(), why);
                 }
             }
             return;
         }
-        let Some(real) = self.real(abs) else {
-            self.warnings
-                .push(format!("Java class path entry {abs} is not in the image"));
+        let Some(real) = t.real(abs) else {
+            t.warn(format!("Java class path entry {abs} is not in the image"));
             return;
         };
-        if !self.done.insert(format!("java class path {real}")) {
+        if !self.class_path.borrow_mut().insert(real.clone()) {
             return;
         }
-        if self.is_dir(&real) {
-            self.keep_app_dir(&real, why, &|_| false);
+        if t.is_dir(&real) {
+            t.keep_app_dir(&real, why, &|_| false);
             return;
         }
-        for l in self.loader.links_to(rel(abs)) {
-            self.keep.insert(&l, Reason::LinkTo(real.clone()));
-        }
-        self.keep.insert(&real, why.clone());
-        let Some(node) = self.fs.get(&real) else {
+        t.keep_links(abs);
+        t.keep(&real, why.clone());
+        let Some(node) = t.fs().get(real.as_str()) else {
             return;
         };
-        let Some(reader) = self.fs.open(node) else {
+        let Some(reader) = t.fs().open(node) else {
             return;
         };
         let mut bytes = Vec::new();
         if reader.take(512 << 20).read_to_end(&mut bytes).is_err() {
             return;
         }
-        let dir = parent(&real).to_string();
+        let dir = real.parent();
         for entry in manifest_class_path(std::io::Cursor::new(bytes)) {
             let target = if entry.starts_with('/') {
                 entry
             } else {
-                format!("/{}", join(&dir, &entry))
+                format!("{dir}/{entry}")
             };
-            self.java_class_path_entry(
+            self.class_path_entry(
+                t,
                 &target,
-                &Reason::runtime("in the manifest Class-Path of", real.as_str()),
+                &Reason::runtime("in the manifest Class-Path of", &real),
             );
         }
     }

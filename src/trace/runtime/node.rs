@@ -7,12 +7,16 @@
 //! lockfile (v2/v3). devDependencies are never followed. Native addons
 //! (`.node`) and their libraries are traced as ELF.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{absolute_literals, join, parent, Invocation, Tracer};
+use super::{absolute_literals, Invocation, Runtime};
+use crate::image_path::ImagePath;
 use crate::keep::Reason;
+use crate::trace::program::is_shared_object;
+use crate::trace::tracer::Tracer;
 
 /// Node's built-in modules: `require("fs")` names no file.
 const BUILTIN: &[&str] = &[
@@ -174,16 +178,26 @@ fn production_dependencies(pkg: &Value) -> Vec<String> {
     out
 }
 
-impl Tracer<'_> {
-    pub(super) fn node(&mut self, inv: &Invocation, real: &str) {
-        self.compiled_in_files(real, "libnode");
-        let (script, preload, code) = node_args(inv.argv);
-        let mut requires: Vec<(String, String)> = Vec::new(); // (name, from dir)
-        let wd = crate::trace::image::rel(&self.run.working_dir).to_string();
+#[derive(Default)]
+pub(super) struct Node {
+    /// Interpreters whose compiled-in module files are kept already.
+    compiled_in: RefCell<BTreeSet<ImagePath>>,
+}
+
+impl Runtime for Node {
+    fn runs(&self, base: &str) -> bool {
+        base == "node" || base == "nodejs"
+    }
+
+    fn trace(&self, _inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
+        self.compiled_in_files(t, real, "libnode");
+        let (script, preload, code) = node_args(_inv.argv);
+        let wd = t.run().working_dir();
+        let mut requires: Vec<(String, ImagePath)> = Vec::new(); // (name, from dir)
         for p in preload {
             if p.starts_with('.') || p.starts_with('/') {
-                if let Some(r) = self.real(&self.absolute(&p)) {
-                    self.keep.insert(&r, Reason::runtime("preloaded by", real));
+                if let Some(r) = t.real(&t.absolute(&p)) {
+                    t.keep(&r, Reason::runtime("preloaded by", real));
                 }
             } else {
                 requires.push((p, wd.clone()));
@@ -192,212 +206,224 @@ impl Tracer<'_> {
         for c in code {
             requires.extend(required_packages(&c).into_iter().map(|n| (n, wd.clone())));
         }
-        let entry = script.and_then(|s| self.node_entry(&self.absolute(&s), 0));
+        let entry = script.and_then(|s| node_entry(t, &t.absolute(&s), 0));
         let app_root = match &entry {
             Some(e) => {
-                self.keep.insert(e, Reason::runtime("script run by", real));
-                let mut dir = parent(e).to_string();
-                loop {
-                    if self.is_file(&join(&dir, "package.json")) || dir.is_empty() {
-                        break;
-                    }
-                    dir = parent(&dir).to_string();
-                }
-                if dir.is_empty() {
-                    parent(e).to_string()
-                } else {
-                    dir
-                }
+                t.keep(e, Reason::runtime("script run by", real));
+                package_root(t, e)
             }
             None => wd.clone(),
         };
         let why_app = Reason::runtime("Node.js application run by", real);
-        let node_modules = format!("{app_root}/node_modules");
-        let skip = |p: &str| p == node_modules;
+        let node_modules = app_root.join("node_modules");
         // The app's own code: its sources, or the entry script alone when
         // it lives in a system directory; the entry whatever its extension.
-        let mut code: Vec<String> = Vec::new();
-        if self.keep_app_dir(&app_root, &why_app, &skip) {
-            code = self
-                .fs
+        let mut code: Vec<ImagePath> = Vec::new();
+        if t.keep_app_dir(&app_root, &why_app, &|p| *p == node_modules) {
+            code = t
+                .fs()
                 .descendants(&app_root)
                 .map(|(p, _)| p.clone())
-                .filter(|p| !p.starts_with(&format!("{node_modules}/")) && *p != node_modules)
+                .filter(|p| !p.starts_with(&node_modules))
                 .filter(|p| {
                     [".js", ".mjs", ".cjs", ".ts"]
                         .iter()
-                        .any(|x| p.ends_with(x))
+                        .any(|x| p.as_str().ends_with(x))
                 })
                 .collect();
         }
-        code.extend(
-            entry
-                .iter()
-                .filter(|e| !code.contains(e))
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        if let Some(e) = &entry {
+            if !code.contains(e) {
+                code.push(e.clone());
+            }
+        }
         for p in code {
-            if let Some(text) = self.read_text(&format!("/{p}")) {
-                let from = parent(&p).to_string();
+            if let Some(text) = t.read_text(p.as_str()) {
+                let from = p.parent();
                 requires.extend(
                     required_packages(&text)
                         .into_iter()
                         .map(|n| (n, from.clone())),
                 );
-                self.keep_named_paths(absolute_literals(&text), &p);
+                t.keep_named_paths(absolute_literals(&text), &p);
             }
         }
-        let manifest = join(&app_root, "package.json");
-        if let Some(pkg) = self.read_json(&manifest) {
-            self.keep.insert(&manifest, why_app.clone());
+        let manifest = app_root.join("package.json");
+        if let Some(pkg) = t.read_json(&manifest) {
+            t.keep(&manifest, why_app.clone());
             for d in production_dependencies(&pkg) {
                 requires.push((d, app_root.clone()));
             }
         }
-        let mut seen = BTreeSet::new();
-        while let Some((name, from)) = requires.pop() {
-            let Some(dir) = self.resolve_package(&name, &from) else {
-                if !self.is_optional(&name, &app_root) {
-                    self.warnings.push(format!(
-                        "Node.js package {name:?} (required from /{from}) is not installed in the image"
-                    ));
-                }
-                continue;
-            };
-            if !seen.insert(dir.clone()) {
-                continue;
-            }
-            self.keep_tree_where(
-                &dir,
-                &Reason::runtime(format!("production dependency {name} of"), from.as_str()),
-                &|_| false,
-            );
-            if let Some(pkg) = self.read_json(&join(&dir, "package.json")) {
-                for d in production_dependencies(&pkg) {
-                    requires.push((d, dir.clone()));
-                }
-            }
-        }
-        self.npm_lockfile(&app_root);
+        dependencies(t, requires, &app_root);
+        npm_lockfile(t, &app_root);
     }
+}
 
+impl Node {
     /// Files named by absolute path inside the runtime binary or its
     /// `lib_prefix*` library: Debian's node loads some built-in modules
     /// (acorn, undici, cjs-module-lexer) from /usr/share/nodejs at start.
-    fn compiled_in_files(&mut self, real: &str, lib_prefix: &str) {
-        if !self.done.insert(format!("compiled-in files of {real}")) {
+    fn compiled_in_files(&self, t: &mut Tracer, real: &ImagePath, lib_prefix: &str) {
+        if !self.compiled_in.borrow_mut().insert(real.clone()) {
             return;
         }
-        for (object, s) in self.compiled_paths(real, lib_prefix) {
-            let Some(file) = self.real(&s) else { continue };
-            if self.is_file(&file) && !crate::trace::image::is_shared_object(&file) {
-                self.keep_links(&s);
-                let why = Reason::runtime("a built-in module file named in", object.as_str());
-                self.keep.insert(&file, why);
+        for (object, s) in t.compiled_paths(real, lib_prefix) {
+            let Some(file) = t.real(&s) else { continue };
+            if t.is_file(&file) && !is_shared_object(&file) {
+                t.keep_links(&s);
+                t.keep(
+                    &file,
+                    Reason::runtime("a built-in module file named in", &object),
+                );
             }
         }
     }
+}
 
-    /// The file `node PATH` runs: PATH, PATH.js, or a directory's package.json `main` / index.js.
-    fn node_entry(&mut self, abs: &str, depth: usize) -> Option<String> {
-        if depth > 8 {
-            self.warnings.push(format!(
-                "Node.js entry {abs}: package.json \"main\" fields loop"
-            ));
-            return None;
+/// The directory of the nearest package.json above `entry` (its own
+/// directory when there is none).
+fn package_root(t: &Tracer, entry: &ImagePath) -> ImagePath {
+    for dir in entry.ancestors() {
+        if dir.is_root() {
+            break;
         }
-        for candidate in [
-            abs.to_string(),
-            format!("{abs}.js"),
-            format!("{abs}.mjs"),
-            format!("{abs}.cjs"),
-        ] {
-            if let Some(r) = self.real(&candidate) {
-                if self.is_file(&r) {
-                    return Some(r);
-                }
-                if self.is_dir(&r) {
-                    let main = self
-                        .read_json(&join(&r, "package.json"))
-                        .and_then(|p| p["main"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| "index.js".into());
-                    return self.node_entry(&format!("/{}", join(&r, &main)), depth + 1);
-                }
+        if t.is_file(&dir.join("package.json")) {
+            return dir;
+        }
+    }
+    entry.parent()
+}
+
+/// Keep each required package and, transitively, its production dependencies.
+fn dependencies(t: &mut Tracer, mut requires: Vec<(String, ImagePath)>, app_root: &ImagePath) {
+    let mut seen = BTreeSet::new();
+    while let Some((name, from)) = requires.pop() {
+        let Some(dir) = resolve_package(t, &name, &from) else {
+            if !is_optional(t, &name, app_root) {
+                t.warn(format!(
+                    "Node.js package {name:?} (required from {from}) is not installed in the image"
+                ));
+            }
+            continue;
+        };
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        t.keep_tree_where(
+            &dir,
+            &Reason::runtime(format!("production dependency {name} of"), &from),
+            &|_| false,
+        );
+        if let Some(pkg) = t.read_json(&dir.join("package.json")) {
+            for d in production_dependencies(&pkg) {
+                requires.push((d, dir.clone()));
             }
         }
-        self.warnings
-            .push(format!("Node.js script {abs} is not in the image"));
-        None
     }
+}
 
-    /// `require(name)` from `from_dir`: node_modules up the tree, then NODE_PATH and the global folders.
-    fn resolve_package(&self, name: &str, from_dir: &str) -> Option<String> {
-        let mut dir = from_dir.to_string();
-        loop {
-            let base = if dir.ends_with("/node_modules") || dir == "node_modules" {
-                None // node_modules/node_modules is never searched
-            } else {
-                Some(join(&dir, "node_modules"))
-            };
-            if let Some(found) = base.and_then(|b| self.real(&format!("/{b}/{name}"))) {
-                if self.is_dir(&found) || self.is_file(&found) {
+/// The file `node PATH` runs: PATH, PATH.js, or a directory's package.json `main` / index.js.
+fn node_entry(t: &mut Tracer, abs: &str, depth: usize) -> Option<ImagePath> {
+    if depth > 8 {
+        t.warn(format!(
+            "Node.js entry {abs}: package.json \"main\" fields loop"
+        ));
+        return None;
+    }
+    for candidate in [
+        abs.to_string(),
+        format!("{abs}.js"),
+        format!("{abs}.mjs"),
+        format!("{abs}.cjs"),
+    ] {
+        if let Some(r) = t.real(&candidate) {
+            if t.is_file(&r) {
+                return Some(r);
+            }
+            if t.is_dir(&r) {
+                let main = t
+                    .read_json(&r.join("package.json"))
+                    .and_then(|p| p["main"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "index.js".into());
+                let next = if main.starts_with('/') {
+                    main
+                } else {
+                    format!("{r}/{main}")
+                };
+                return node_entry(t, &next, depth + 1);
+            }
+        }
+    }
+    t.warn(format!("Node.js script {abs} is not in the image"));
+    None
+}
+
+/// `require(name)` from `from_dir`: node_modules up the tree, then NODE_PATH and the global folders.
+fn resolve_package(t: &Tracer, name: &str, from_dir: &ImagePath) -> Option<ImagePath> {
+    let mut dir = Some(from_dir.clone());
+    while let Some(d) = dir {
+        // node_modules/node_modules is never searched.
+        if d.file_name() != "node_modules" {
+            if let Some(found) = t.real(d.join("node_modules").join(name).as_str()) {
+                if t.is_dir(&found) || t.is_file(&found) {
                     return Some(found);
                 }
             }
-            if dir.is_empty() {
-                break;
-            }
-            dir = parent(&dir).to_string();
         }
-        let node_path = self.run.env_var("NODE_PATH").unwrap_or("").to_string();
-        let home = self.home_dir();
-        node_path
-            .split(':')
-            .filter(|d| !d.is_empty())
-            .map(|d| crate::trace::image::rel(d).to_string())
-            .chain([join(&home, ".node_modules"), join(&home, ".node_libraries")])
-            .chain(GLOBAL_FOLDERS.iter().map(|s| s.to_string()))
-            .find_map(|d| self.real(&format!("/{d}/{name}")))
+        dir = (!d.is_root()).then(|| d.parent());
     }
+    let node_path = t.run().env_var("NODE_PATH").unwrap_or("").to_string();
+    let home = t.home_dir();
+    node_path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .chain([
+            home.join(".node_modules").to_string(),
+            home.join(".node_libraries").to_string(),
+        ])
+        .chain(GLOBAL_FOLDERS.iter().map(|s| format!("/{s}")))
+        .find_map(|d| t.real(&format!("{d}/{name}")))
+}
 
-    /// Whether the app declares `name` optional (a missing one is no error).
-    fn is_optional(&self, name: &str, app_root: &str) -> bool {
-        self.read_json(&join(app_root, "package.json"))
-            .is_some_and(|p| {
-                p["optionalDependencies"].get(name).is_some()
-                    || p["peerDependenciesMeta"][name]["optional"] == true
-            })
-    }
+/// Whether the app declares `name` optional (a missing one is no error).
+fn is_optional(t: &Tracer, name: &str, app_root: &ImagePath) -> bool {
+    t.read_json(&app_root.join("package.json"))
+        .is_some_and(|p| {
+            p["optionalDependencies"].get(name).is_some()
+                || p["peerDependenciesMeta"][name]["optional"] == true
+        })
+}
 
-    /// Keep every package an npm lockfile (v2/v3) records as not dev-only.
-    fn npm_lockfile(&mut self, app_root: &str) {
-        for name in [
-            "npm-shrinkwrap.json",
-            "package-lock.json",
-            "node_modules/.package-lock.json",
-        ] {
-            let path = join(app_root, name);
-            let Some(lock) = self.read_json(&path) else {
+/// Keep every package an npm lockfile (v2/v3) records as not dev-only.
+fn npm_lockfile(t: &mut Tracer, app_root: &ImagePath) {
+    for name in [
+        "npm-shrinkwrap.json",
+        "package-lock.json",
+        "node_modules/.package-lock.json",
+    ] {
+        let path = app_root.join(name);
+        let Some(lock) = t.read_json(&path) else {
+            continue;
+        };
+        let Some(packages) = lock["packages"].as_object() else {
+            continue;
+        };
+        let why = Reason::runtime("production package in the lockfile", &path);
+        for (key, entry) in packages {
+            if key.is_empty() || entry["dev"] == true {
                 continue;
-            };
-            let Some(packages) = lock["packages"].as_object() else {
-                continue;
-            };
-            let why = Reason::runtime("production package in the lockfile", path.as_str());
-            for (key, entry) in packages {
-                if key.is_empty() || entry["dev"] == true {
-                    continue;
-                }
-                if let Some(dir) = self.real(&format!("/{}", join(app_root, key))) {
-                    self.keep_tree_where(&dir, &why, &|_| false);
-                }
             }
-            return;
+            let at = if key.starts_with('/') {
+                key.clone()
+            } else {
+                format!("{app_root}/{key}")
+            };
+            if let Some(dir) = t.real(&at) {
+                t.keep_tree_where(&dir, &why, &|_| false);
+            }
         }
-    }
-
-    fn read_json(&self, rel_path: &str) -> Option<Value> {
-        serde_json::from_str(&self.read_text(&format!("/{rel_path}"))?).ok()
+        return;
     }
 }

@@ -7,11 +7,13 @@
 //! `require` graph reaches are kept, each with its `auto/` directory (XS
 //! libraries, traced as ELF).
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use super::{absolute_literals, attached_or_next, parent, Invocation, Tracer};
+use super::{absolute_literals, attached_or_next, Invocation, Runtime};
+use crate::image_path::ImagePath;
 use crate::keep::Reason;
-use crate::trace::image::rel;
+use crate::trace::tracer::Tracer;
 
 /// Module names (`JSON::PP`) a Perl source loads with `use` or `require`,
 /// including `use parent`/`use base` classes; pragmas are modules too.
@@ -78,47 +80,79 @@ fn use_lib_dirs(source: &str) -> Vec<String> {
     out
 }
 
-impl Tracer<'_> {
-    pub(super) fn perl(&mut self, inv: &Invocation, real: &str) {
-        let mut inc: Vec<String> = Vec::new();
-        let mut script = None;
-        let mut code = Vec::new();
-        let mut args = inv.argv.iter().skip(1);
+#[derive(Default)]
+pub(super) struct Perl {
+    /// Sets of core library directories kept already.
+    cores: RefCell<BTreeSet<Vec<ImagePath>>>,
+}
+
+/// A `perl` command line: `-I` directories, the script, `-e` code.
+struct PerlArgs {
+    inc: Vec<String>,
+    script: Option<String>,
+    code: Vec<String>,
+}
+
+impl PerlArgs {
+    fn parse(argv: &[String], t: &Tracer) -> Self {
+        let mut out = PerlArgs {
+            inc: Vec::new(),
+            script: None,
+            code: Vec::new(),
+        };
+        let mut args = argv.iter().skip(1);
         while let Some(a) = args.next() {
             if let Some(dir) = a.strip_prefix("-I") {
                 let dir = attached_or_next(dir, &mut args);
-                inc.push(self.absolute(&dir));
+                out.inc.push(t.absolute(&dir));
             } else if a == "-e" || a == "-E" {
-                code.extend(args.next().cloned());
+                out.code.extend(args.next().cloned());
             } else if a == "--" {
-                script = args.next().cloned();
+                out.script = args.next().cloned();
                 break;
             } else if a.starts_with('-') {
                 continue;
             } else {
-                if code.is_empty() {
-                    script = Some(a.clone());
+                if out.code.is_empty() {
+                    out.script = Some(a.clone());
                 }
                 break;
             }
         }
-        if let Some(p5) = self.run.env_var("PERL5LIB").or(self.run.env_var("PERLLIB")) {
+        out
+    }
+}
+
+impl Runtime for Perl {
+    fn runs(&self, base: &str) -> bool {
+        super::versioned(base, "perl")
+    }
+
+    fn trace(&self, inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
+        let PerlArgs {
+            mut inc,
+            script,
+            code,
+        } = PerlArgs::parse(inv.argv, t);
+        if let Some(p5) = t.run().env_var("PERL5LIB").or(t.run().env_var("PERLLIB")) {
             inc.extend(p5.split(':').filter(|d| !d.is_empty()).map(str::to_string));
         }
         let mut sources: Vec<String> = code;
-        let why = Reason::runtime("Perl application run by", real);
+        let mut script_real = None;
         if let Some(s) = &script {
-            let abs = self.absolute(s);
-            match self.real(&abs) {
+            let abs = t.absolute(s);
+            match t.real(&abs) {
                 Some(r) => {
-                    self.keep.insert(&r, Reason::runtime("script run by", real));
-                    if let Some(text) = self.read_text(&abs) {
-                        self.keep_named_paths(absolute_literals(&text), &r);
+                    t.keep(&r, Reason::runtime("script run by", real));
+                    if let Some(text) = t.read_text(&abs) {
+                        t.keep_named_paths(absolute_literals(&text), &r);
                         sources.push(text);
                     }
-                    self.keep_app_dir(parent(&r), &why, &|_| false);
+                    let why = Reason::runtime("Perl application run by", real);
+                    t.keep_app_dir(&r.parent(), &why, &|_| false);
+                    script_real = Some(r);
                 }
-                None => self.warnings.push(format!(
+                None => t.warn(format!(
                     "{}: Perl script {abs} is not in the image",
                     inv.what
                 )),
@@ -128,77 +162,93 @@ impl Tracer<'_> {
             inc.extend(use_lib_dirs(s));
         }
         // The @INC directories compiled into perl (or its libperl).
-        let compiled = self.compiled_paths(real, "libperl");
         inc.extend(
-            compiled
+            t.compiled_paths(real, "libperl")
                 .into_iter()
                 .map(|(_, p)| p)
                 .filter(|p| p.contains("perl")),
         );
-        let mut dirs: Vec<String> = Vec::new();
+        let mut dirs: Vec<ImagePath> = Vec::new();
         for d in inc {
-            if let Some(r) = self.real(&d) {
-                if self.is_dir(&r) && !dirs.contains(&r) {
-                    self.keep_links(&d);
+            if let Some(r) = t.real(&d) {
+                if t.is_dir(&r) && !dirs.contains(&r) {
+                    t.keep_links(&d);
                     dirs.push(r);
                 }
             }
         }
-        let core: Vec<String> = dirs
+        let core: Vec<ImagePath> = dirs
             .iter()
             .filter(|d| {
                 ["strict.pm", "warnings.pm", "Config.pm"]
                     .iter()
-                    .any(|m| self.is_file(&format!("{d}/{m}")))
+                    .any(|m| t.is_file(&d.join(m)))
             })
             .cloned()
             .collect();
-        if self.done.insert(format!("perl core {}", core.join(":"))) {
-            let why_core = Reason::runtime("Perl core library of", real);
-            for d in &core {
-                // Documentation, and what only XS builds read (CORE/: perl.h,
-                // libperl.a): the slim image has no compiler.
-                self.keep_tree_where(d, &why_core, &|p| {
-                    p.ends_with(".pod")
-                        || p.ends_with("/pod")
-                        || p.ends_with("/CORE")
-                        || p.ends_with(".h")
-                });
-            }
-        }
-        // The use/require graph through the non-core directories.
-        let mut wanted: Vec<(String, String)> = sources
+        self.keep_core(t, &core, real);
+        let by = script_real
+            .unwrap_or_else(|| ImagePath::parse(&script.unwrap_or_default()).unwrap_or_default());
+        let wanted = sources
             .iter()
             .flat_map(|s| perl_modules(s))
-            .map(|m| (m, script.clone().unwrap_or_default()))
+            .map(|m| (m, by.clone()))
             .collect();
-        let mut seen = BTreeSet::new();
-        while let Some((module, by)) = wanted.pop() {
-            if !seen.insert(module.clone()) {
-                continue;
-            }
-            let file = format!("{}.pm", module.replace("::", "/"));
-            let Some(dir) = dirs
-                .iter()
-                .find(|d| self.is_file(&format!("{d}/{file}")))
-                .cloned()
-            else {
-                continue; // a pragma built into perl, or not installed (perl reports it)
-            };
-            if core.contains(&dir) {
-                continue;
-            }
-            let path = format!("{dir}/{file}");
-            let reason = Reason::runtime(format!("Perl module {module} used by"), rel(&by));
-            self.keep_tree_where(&path, &reason, &|_| false);
-            let auto = format!("{dir}/auto/{}", module.replace("::", "/"));
-            self.keep_tree_where(&auto, &reason, &|_| false);
-            // Submodules loaded by computed names (Foo::Bar's Foo/Bar/*.pm).
-            let subdir = path.trim_end_matches(".pm").to_string();
-            self.keep_tree_where(&subdir, &reason, &|_| false);
-            if let Some(text) = self.read_text(&format!("/{path}")) {
-                wanted.extend(perl_modules(&text).into_iter().map(|m| (m, path.clone())));
-            }
+        modules(t, wanted, &dirs, &core);
+    }
+}
+
+impl Perl {
+    /// The core library directories, whole but for documentation and what
+    /// only XS builds read (CORE/: perl.h, libperl.a): the slim image has no
+    /// compiler. Once per set of directories.
+    fn keep_core(&self, t: &mut Tracer, core: &[ImagePath], real: &ImagePath) {
+        if !self.cores.borrow_mut().insert(core.to_vec()) {
+            return;
+        }
+        let why_core = Reason::runtime("Perl core library of", real);
+        for d in core {
+            t.keep_tree_where(d, &why_core, &|p| {
+                let s = p.as_str();
+                s.ends_with(".pod")
+                    || s.ends_with("/pod")
+                    || s.ends_with("/CORE")
+                    || s.ends_with(".h")
+            });
+        }
+    }
+}
+
+/// The use/require graph through the non-core directories: each module
+/// with its `auto/` directory and its submodules' directory.
+fn modules(
+    t: &mut Tracer,
+    mut wanted: Vec<(String, ImagePath)>,
+    dirs: &[ImagePath],
+    core: &[ImagePath],
+) {
+    let mut seen = BTreeSet::new();
+    while let Some((module, by)) = wanted.pop() {
+        if !seen.insert(module.clone()) {
+            continue;
+        }
+        let file = format!("{}.pm", module.replace("::", "/"));
+        let Some(dir) = dirs.iter().find(|d| t.is_file(&d.join(&file))).cloned() else {
+            continue; // a pragma built into perl, or not installed (perl reports it)
+        };
+        if core.contains(&dir) {
+            continue;
+        }
+        let path = dir.join(&file);
+        let reason = Reason::runtime(format!("Perl module {module} used by"), &by);
+        t.keep_tree_where(&path, &reason, &|_| false);
+        let auto = dir.join("auto").join(&module.replace("::", "/"));
+        t.keep_tree_where(&auto, &reason, &|_| false);
+        // Submodules loaded by computed names (Foo::Bar's Foo/Bar/*.pm).
+        let subdir = dir.join(file.trim_end_matches(".pm"));
+        t.keep_tree_where(&subdir, &reason, &|_| false);
+        if let Some(text) = t.read_text(path.as_str()) {
+            wanted.extend(perl_modules(&text).into_iter().map(|m| (m, path.clone())));
         }
     }
 }

@@ -5,18 +5,33 @@
 //! its Gemfile. Kept whole, minus gem documentation and the cached `.gem`
 //! archives; extensions are traced as ELF.
 
-use super::{absolute_literals, attached_or_next, parent, Invocation, Tracer};
-use crate::keep::Reason;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 
-impl Tracer<'_> {
-    pub(super) fn ruby(&mut self, inv: &Invocation, real: &str) {
+use super::{absolute_literals, attached_or_next, Invocation, Runtime};
+use crate::image_path::ImagePath;
+use crate::keep::Reason;
+use crate::trace::tracer::Tracer;
+
+#[derive(Default)]
+pub(super) struct Ruby {
+    /// Library directories kept already.
+    dirs: RefCell<BTreeSet<ImagePath>>,
+}
+
+impl Runtime for Ruby {
+    fn runs(&self, base: &str) -> bool {
+        super::versioned(base, "ruby")
+    }
+
+    fn trace(&self, inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
         let mut dirs: Vec<String> = Vec::new();
         let mut script = None;
         let mut args = inv.argv.iter().skip(1);
         while let Some(a) = args.next() {
             if let Some(dir) = a.strip_prefix("-I") {
                 let dir = attached_or_next(dir, &mut args);
-                dirs.push(self.absolute(&dir));
+                dirs.push(t.absolute(&dir));
             } else if a == "-e" || a == "-r" || a == "-C" {
                 args.next();
             } else if a == "--" {
@@ -28,20 +43,20 @@ impl Tracer<'_> {
             }
         }
         if let Some(s) = &script {
-            let abs = self.absolute(s);
-            match self.real(&abs) {
+            let abs = t.absolute(s);
+            match t.real(&abs) {
                 Some(r) => {
-                    self.keep.insert(&r, Reason::runtime("script run by", real));
-                    if let Some(text) = self.read_text(&abs) {
-                        self.keep_named_paths(absolute_literals(&text), &r);
+                    t.keep(&r, Reason::runtime("script run by", real));
+                    if let Some(text) = t.read_text(&abs) {
+                        t.keep_named_paths(absolute_literals(&text), &r);
                     }
-                    self.keep_app_dir(
-                        parent(&r),
+                    t.keep_app_dir(
+                        &r.parent(),
                         &Reason::runtime("Ruby application run by", real),
                         &|_| false,
                     );
                 }
-                None => self.warnings.push(format!(
+                None => t.warn(format!(
                     "{}: Ruby script {abs} is not in the image",
                     inv.what
                 )),
@@ -54,26 +69,31 @@ impl Tracer<'_> {
             "BUNDLE_PATH",
             "BUNDLE_APP_CONFIG",
         ] {
-            if let Some(v) = self.run.env_var(var) {
+            if let Some(v) = t.run().env_var(var) {
                 dirs.extend(v.split(':').filter(|d| !d.is_empty()).map(str::to_string));
             }
         }
         // Directories naming ruby compiled into the interpreter or libruby.
-        let compiled = self.compiled_paths(real, "libruby");
-        dirs.extend(compiled.into_iter().map(|(_, p)| p).filter(|p| {
-            (p.contains("/ruby") || p.contains("/gems") || p.contains("rubygems"))
-                && !p.contains('%')
-        }));
+        dirs.extend(
+            t.compiled_paths(real, "libruby")
+                .into_iter()
+                .map(|(_, p)| p)
+                .filter(|p| {
+                    (p.contains("/ruby") || p.contains("/gems") || p.contains("rubygems"))
+                        && !p.contains('%')
+                }),
+        );
         let why = Reason::runtime("Ruby library path of", real);
         for d in dirs {
-            let Some(r) = self.real(&d) else { continue };
-            self.keep_links(&d);
-            if !self.is_dir(&r) || !self.done.insert(format!("ruby dir {r}")) {
+            let Some(r) = t.real(&d) else { continue };
+            t.keep_links(&d);
+            if !t.is_dir(&r) || !self.dirs.borrow_mut().insert(r.clone()) {
                 continue;
             }
-            self.keep_tree_where(&r, &why, &|p| {
-                let base = p.rsplit('/').next().unwrap_or(p);
-                p.ends_with(".gem") || ((base == "doc" || base == "ri") && !p.contains("/gems/"))
+            t.keep_tree_where(&r, &why, &|p| {
+                let base = p.file_name();
+                p.as_str().ends_with(".gem")
+                    || ((base == "doc" || base == "ri") && !p.as_str().contains("/gems/"))
             });
         }
     }

@@ -3,11 +3,16 @@
 //! Python app), sourced files are read too, and what cannot be resolved
 //! (`"$JAVA"`, a program missing from the image) is reported.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
 use super::shell_syntax::{shell_functions, simple_commands};
-use super::{parent, Invocation, Tracer};
+use super::{Invocation, Runtime};
+use crate::image_path::ImagePath;
 use crate::keep::Reason;
-use crate::trace::image::{is_system_dir, rel};
-use crate::trace::roots::resolve_program;
+use crate::trace::named::is_system_dir;
+use crate::trace::roots::is_shell;
+use crate::trace::tracer::Tracer;
 
 /// Shell builtins and keywords that never name a file to keep.
 const BUILTINS: &[&str] = &[
@@ -17,10 +22,20 @@ const BUILTINS: &[&str] = &[
     "kill", "}", "]", "]]", "fi", "done", "esac", ";;",
 ];
 
-impl Tracer<'_> {
+#[derive(Default)]
+pub(super) struct Shell {
+    /// Script files already read (a script sourced from many places is read once).
+    scripts: RefCell<BTreeSet<ImagePath>>,
+}
+
+impl Runtime for Shell {
+    fn runs(&self, base: &str) -> bool {
+        is_shell(base)
+    }
+
     /// `sh [-opts] -c STRING [args]`, `sh [-opts] FILE [args]` (or a script
     /// whose `#!` names the shell: then FILE is the script).
-    pub(super) fn shell(&mut self, inv: &Invocation, _real: &str) {
+    fn trace(&self, inv: &Invocation, _real: &ImagePath, t: &mut Tracer) {
         let mut args = inv.argv.iter().skip(1);
         let mut command_string = false;
         let mut operand = None;
@@ -42,41 +57,42 @@ impl Tracer<'_> {
         let Some(operand) = operand else { return };
         if command_string {
             let what = format!("{} shell command", inv.what);
-            self.shell_text(operand, &what, None);
+            self.text(t, operand, &what, None);
             return;
         }
-        let script = self.absolute(operand);
-        let Some(real) = self.real(&script) else {
-            self.warnings.push(format!(
+        let script = t.absolute(operand);
+        let Some(real) = t.real(&script) else {
+            t.warn(format!(
                 "{}: shell script {script} is not in the image",
                 inv.what
             ));
             return;
         };
-        self.keep
-            .insert(&real, Reason::runtime("script run by", rel(inv.program)));
-        self.shell_script(&real);
+        t.keep(&real, Reason::runtime("script run by", &inv.program_path()));
+        self.script(t, &real);
     }
+}
 
+impl Shell {
     /// Read a script file and trace what it runs (once per file).
-    fn shell_script(&mut self, real: &str) {
-        if !self.done.insert(format!("shell script {real}")) {
+    fn script(&self, t: &mut Tracer, real: &ImagePath) {
+        if !self.scripts.borrow_mut().insert(real.clone()) {
             return;
         }
-        let Some(text) = self.read_text(real) else {
+        let Some(text) = t.read_text(real.as_str()) else {
             return;
         };
-        self.shell_text(&text, &format!("the script /{real}"), Some(real));
+        self.text(t, &text, &format!("the script {real}"), Some(real));
     }
 
     /// Trace each simple command of `text`; `script` is the file it came from, if any.
-    fn shell_text(&mut self, text: &str, what: &str, script: Option<&str>) {
+    fn text(&self, t: &mut Tracer, text: &str, what: &str, script: Option<&ImagePath>) {
         let commands = simple_commands(text);
         let mut functions = shell_functions(text);
         // Functions may come from a sourced file: read those first.
         for argv in &commands {
             if argv[0] == "." || argv[0] == "source" {
-                if let Some(text) = argv.get(1).and_then(|f| self.read_text(&self.absolute(f))) {
+                if let Some(text) = argv.get(1).and_then(|f| t.read_text(&t.absolute(f))) {
                     functions.extend(shell_functions(&text));
                 }
             }
@@ -92,32 +108,30 @@ impl Tracer<'_> {
             };
             // `. file` and `source file` read another script into this shell.
             if word == "." || word == "source" {
-                if let Some(real) = argv.get(1).and_then(|f| self.real(&self.absolute(f))) {
-                    self.keep.insert(&real, why);
-                    self.shell_script(&real);
+                if let Some(real) = argv.get(1).and_then(|f| t.real(&t.absolute(f))) {
+                    t.keep(&real, why);
+                    self.script(t, &real);
                 }
                 continue;
             }
             // Paths an app's script passes (a data file for awk); a system
             // script's arguments say nothing about the app.
-            if let Some(script) = script.filter(|s| !is_system_dir(&format!("/{}", parent(s)))) {
-                self.keep_named_paths(argv[1..].iter().map(String::as_str), script);
+            if let Some(script) = script.filter(|s| !is_system_dir(&s.parent())) {
+                t.keep_named_paths(argv[1..].iter().map(String::as_str), script);
             }
-            match resolve_program(self.fs, &self.run, word) {
+            match t.resolve_program(word) {
                 Some(p) => {
-                    self.program(&p, why);
-                    self.invoked(&Invocation {
+                    t.program(&p, why);
+                    t.invoke(&Invocation {
                         program: &p,
                         argv: &argv,
                         what,
                     });
                 }
-                None if word.contains('$') || word.contains('*') => self.warnings.push(format!(
+                None if word.contains('$') || word.contains('*') => t.warn(format!(
                     "{what}: runs {word:?}, which depends on run-time values; name the program with --include-exe if it is needed"
                 )),
-                None => self
-                    .warnings
-                    .push(format!("{what}: {word:?} is not a program in the image")),
+                None => t.warn(format!("{what}: {word:?} is not a program in the image")),
             }
         }
     }

@@ -47,156 +47,198 @@ fn without_heredocs(script: &str) -> String {
 }
 
 fn lex(script: &str) -> Vec<Tok> {
-    let chars: Vec<char> = without_heredocs(script).chars().collect();
-    let mut toks = Vec::new();
-    let mut word: Option<String> = None;
-    // Open `$(`, `(` and backquotes: the closer, and whether the opener was inside double quotes.
-    let mut stack: Vec<(char, bool)> = Vec::new();
-    let mut in_double = false;
-    let flush = |word: &mut Option<String>, toks: &mut Vec<Tok>| {
-        if let Some(w) = word.take() {
-            toks.push(Tok::Word(w));
-        }
+    let mut l = Lexer {
+        chars: without_heredocs(script).chars().collect(),
+        i: 0,
+        toks: Vec::new(),
+        word: None,
+        stack: Vec::new(),
+        in_double: false,
     };
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        i += 1;
-        if in_double {
-            match c {
-                '"' => in_double = false,
-                '\\' => {
-                    if let Some(n) = next {
-                        word.get_or_insert_with(String::new).push(n);
-                        i += 1;
-                    }
-                }
-                '$' if next == Some('(') && chars.get(i + 1) != Some(&'(') => {
-                    flush(&mut word, &mut toks);
-                    toks.push(Tok::Sep);
-                    stack.push((')', true));
-                    in_double = false;
-                    i += 1;
-                }
-                '`' => {
-                    flush(&mut word, &mut toks);
-                    toks.push(Tok::Sep);
-                    stack.push(('`', true));
-                    in_double = false;
-                }
-                _ => word.get_or_insert_with(String::new).push(c),
-            }
-            continue;
+    while l.i < l.chars.len() {
+        let c = l.chars[l.i];
+        let next = l.chars.get(l.i + 1).copied();
+        l.i += 1;
+        if l.in_double {
+            l.double_quoted(c, next);
+        } else {
+            l.unquoted(c, next);
         }
+    }
+    l.flush();
+    l.toks
+}
+
+/// The lexer's state while it walks a script.
+struct Lexer {
+    chars: Vec<char>,
+    /// The next character to read.
+    i: usize,
+    toks: Vec<Tok>,
+    /// The word being read (`Some("")` after `""`: an empty word is a word).
+    word: Option<String>,
+    /// Open `$(`, `(` and backquotes: the closer, and whether the opener was
+    /// inside double quotes.
+    stack: Vec<(char, bool)>,
+    in_double: bool,
+}
+
+impl Lexer {
+    fn flush(&mut self) {
+        if let Some(w) = self.word.take() {
+            self.toks.push(Tok::Word(w));
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        self.word.get_or_insert_with(String::new).push(c);
+    }
+
+    /// The character after the one just read.
+    fn peek2(&self) -> Option<char> {
+        self.chars.get(self.i + 1).copied()
+    }
+
+    /// A command substitution opens: what follows is a new command.
+    fn open(&mut self, closer: char, in_double: bool) {
+        self.flush();
+        self.toks.push(Tok::Sep);
+        self.stack.push((closer, in_double));
+    }
+
+    fn double_quoted(&mut self, c: char, next: Option<char>) {
+        match c {
+            '"' => self.in_double = false,
+            '\\' => {
+                if let Some(n) = next {
+                    self.push(n);
+                    self.i += 1;
+                }
+            }
+            '$' if next == Some('(') && self.peek2() != Some('(') => {
+                self.open(')', true);
+                self.in_double = false;
+                self.i += 1;
+            }
+            '`' => {
+                self.open('`', true);
+                self.in_double = false;
+            }
+            _ => self.push(c),
+        }
+    }
+
+    fn unquoted(&mut self, c: char, next: Option<char>) {
         match c {
             '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                while i < chars.len() && chars[i] != '\'' {
-                    w.push(chars[i]);
-                    i += 1;
+                let w = self.word.get_or_insert_with(String::new);
+                while self.i < self.chars.len() && self.chars[self.i] != '\'' {
+                    w.push(self.chars[self.i]);
+                    self.i += 1;
                 }
-                i += 1;
+                self.i += 1;
             }
             '"' => {
-                in_double = true;
-                word.get_or_insert_with(String::new);
+                self.in_double = true;
+                self.word.get_or_insert_with(String::new);
             }
             '\\' => {
-                match next {
-                    Some('\n') => {}
-                    Some(n) => word.get_or_insert_with(String::new).push(n),
-                    None => {}
+                if let Some(n) = next.filter(|n| *n != '\n') {
+                    self.push(n);
                 }
-                i += 1;
+                self.i += 1;
             }
-            '#' if word.is_none() => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
+            '#' if self.word.is_none() => {
+                while self.i < self.chars.len() && self.chars[self.i] != '\n' {
+                    self.i += 1;
                 }
             }
-            ' ' | '\t' => flush(&mut word, &mut toks),
+            ' ' | '\t' => self.flush(),
             ';' if next == Some(';') => {
-                flush(&mut word, &mut toks);
-                toks.push(Tok::EndBranch);
-                i += 1;
+                self.flush();
+                self.toks.push(Tok::EndBranch);
+                self.i += 1;
             }
-            '&' if word
+            '&' if self
+                .word
                 .as_deref()
                 .is_some_and(|w| w.ends_with('>') || w.ends_with('<')) =>
             {
-                word.get_or_insert_with(String::new).push(c); // 2>&1, >&2
+                self.push(c); // 2>&1, >&2
             }
             '\n' | ';' | '&' | '|' => {
-                flush(&mut word, &mut toks);
-                toks.push(Tok::Sep);
+                self.flush();
+                self.toks.push(Tok::Sep);
             }
-            '$' if next == Some('(') && chars.get(i + 1) == Some(&'(') => {
-                // $(( arithmetic )): no commands inside.
-                let mut depth = 0;
-                while i < chars.len() {
-                    match chars[i] {
-                        '(' => depth += 1,
-                        ')' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                i += 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                word.get_or_insert_with(String::new).push('$');
-            }
+            '$' if next == Some('(') && self.peek2() == Some('(') => self.arithmetic(),
             '$' if next == Some('(') => {
-                flush(&mut word, &mut toks);
-                toks.push(Tok::Sep);
-                stack.push((')', false));
-                i += 1;
+                self.open(')', false);
+                self.i += 1;
             }
-            '$' if next == Some('{') => {
-                // ${VAR...}: one word, whatever is inside.
-                let w = word.get_or_insert_with(String::new);
-                w.push('$');
-                while i < chars.len() && chars[i] != '}' {
-                    w.push(chars[i]);
-                    i += 1;
-                }
-                i += 1;
-            }
-            '(' => {
-                flush(&mut word, &mut toks);
-                toks.push(Tok::Sep);
-                stack.push((')', false));
-            }
-            ')' => {
-                flush(&mut word, &mut toks);
-                match stack.last() {
-                    Some(&(')', d)) => {
-                        stack.pop();
-                        in_double = d;
-                        toks.push(Tok::Sep);
-                    }
-                    _ => toks.push(Tok::EndPattern),
-                }
-            }
-            '`' => {
-                flush(&mut word, &mut toks);
-                toks.push(Tok::Sep);
-                if let Some(&('`', d)) = stack.last() {
-                    stack.pop();
-                    in_double = d;
-                } else {
-                    stack.push(('`', false));
-                }
-            }
-            _ => word.get_or_insert_with(String::new).push(c),
+            '$' if next == Some('{') => self.braced_variable(),
+            '(' => self.open(')', false),
+            ')' => self.close_paren(),
+            '`' => self.backquote(),
+            _ => self.push(c),
         }
     }
-    flush(&mut word, &mut toks);
-    toks
+
+    /// `$(( arithmetic ))`: no commands inside; one `$` stands for it.
+    fn arithmetic(&mut self) {
+        let mut depth = 0;
+        while self.i < self.chars.len() {
+            match self.chars[self.i] {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.i += 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            self.i += 1;
+        }
+        self.push('$');
+    }
+
+    /// `${VAR...}`: one word, whatever is inside.
+    fn braced_variable(&mut self) {
+        let w = self.word.get_or_insert_with(String::new);
+        w.push('$');
+        while self.i < self.chars.len() && self.chars[self.i] != '}' {
+            w.push(self.chars[self.i]);
+            self.i += 1;
+        }
+        self.i += 1;
+    }
+
+    /// `)`: closes a `(` or `$(` (and returns into double quotes if it was
+    /// opened there), or ends a `case` pattern.
+    fn close_paren(&mut self) {
+        self.flush();
+        match self.stack.last() {
+            Some(&(')', d)) => {
+                self.stack.pop();
+                self.in_double = d;
+                self.toks.push(Tok::Sep);
+            }
+            _ => self.toks.push(Tok::EndPattern),
+        }
+    }
+
+    /// A backquote opens a command substitution or closes the open one.
+    fn backquote(&mut self) {
+        self.flush();
+        self.toks.push(Tok::Sep);
+        if let Some(&('`', d)) = self.stack.last() {
+            self.stack.pop();
+            self.in_double = d;
+        } else {
+            self.stack.push(('`', false));
+        }
+    }
 }
 
 /// The simple commands of a shell script, each as its words from the command

@@ -12,6 +12,7 @@ use super::python::{imports, PythonArgs};
 use crate::keep::KeepSet;
 use crate::rootfs::RootFs;
 use crate::testutil::{index_all, LayerBuilder};
+use crate::trace::tracer::test_config;
 use crate::trace::{trace_image, TraceOptions};
 
 /// Trace a one-layer image; returns the keep set and the warnings.
@@ -22,9 +23,8 @@ fn trace(
 ) -> (KeepSet, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut fs = RootFs::from_layers(index_all(dir.path(), &[layer.bytes()], false)).unwrap();
-    let mut keep = KeepSet::default();
-    let warnings = trace_image(&mut fs, &config, &opts, &mut keep).unwrap();
-    (keep, warnings)
+    let traced = trace_image(&mut fs, &test_config(config), &opts).unwrap();
+    (traced.keep, traced.warnings)
 }
 
 fn exe(l: LayerBuilder, path: &str, data: &[u8]) -> LayerBuilder {

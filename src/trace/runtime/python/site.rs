@@ -1,13 +1,16 @@
-//! The site directories' contents (top-level modules, `.pth` files, and the
-//! distributions that installed them, from dist-info RECORD and METADATA or
-//! egg-info), and the import graph over them: from the app's imports,
-//! transitively through the packages kept and the distributions they require.
+//! The site directories: which ones `sys.path` gets, what they hold
+//! (top-level modules, `.pth` files, and the distributions that installed
+//! them, from dist-info RECORD and METADATA or egg-info), and the import
+//! graph over them: from the app's imports, transitively through the
+//! packages kept and the distributions they require.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::super::{join, Tracer};
 use super::imports::imported_modules;
+use super::Run;
+use crate::image_path::ImagePath;
 use crate::keep::Reason;
+use crate::trace::tracer::Tracer;
 
 /// File types in installed packages that only a build or a type checker reads.
 const BUILD_ONLY: &[&str] = &[
@@ -15,30 +18,30 @@ const BUILD_ONLY: &[&str] = &[
 ];
 
 /// One installed distribution in a site directory (`*.dist-info` / `*.egg-info`).
-#[derive(Debug, Default)]
-pub(super) struct Dist {
+#[derive(Debug)]
+struct Dist {
     /// Image path of the metadata directory.
-    pub(super) meta_dir: String,
+    meta_dir: ImagePath,
     /// Image paths of its files, from RECORD or installed-files.txt (may be empty).
-    pub(super) files: Vec<String>,
+    files: Vec<ImagePath>,
     /// Top-level module names it provides.
-    pub(super) tops: BTreeSet<String>,
+    tops: BTreeSet<String>,
     /// Normalized names of the distributions it requires (extras left out).
-    pub(super) requires: Vec<String>,
+    requires: Vec<String>,
 }
 
 /// What the site directories hold: top-level names and the distributions providing them.
 #[derive(Default)]
 pub(super) struct Site {
     /// Top-level module name → image paths of its package dir / module files.
-    pub(super) tops: BTreeMap<String, Vec<String>>,
-    pub(super) dists: Vec<Dist>,
+    tops: BTreeMap<String, Vec<ImagePath>>,
+    dists: Vec<Dist>,
     /// Normalized distribution name → index in `dists`.
-    pub(super) by_name: BTreeMap<String, usize>,
+    by_name: BTreeMap<String, usize>,
     /// `.pth` files, in site-directory order.
-    pub(super) pth: Vec<String>,
+    pub(super) pth: Vec<ImagePath>,
     /// The site directories themselves.
-    pub(super) dirs: Vec<String>,
+    dirs: Vec<ImagePath>,
 }
 
 /// PEP 503 normalization: `Charset_Normalizer` and `charset-normalizer` are one name.
@@ -63,19 +66,85 @@ fn top_name(entry: &str) -> Option<String> {
     (is_module && !stem.is_empty()).then(|| stem.to_string())
 }
 
-impl Tracer<'_> {
-    pub(super) fn index_site(&self, dirs: &[String]) -> Site {
+impl Run<'_> {
+    /// The site directories: a virtualenv's, or the system's (upstream
+    /// `site-packages`, Debian's `dist-packages`), and the user's.
+    pub(super) fn site_dirs(&self, t: &mut Tracer) -> Vec<ImagePath> {
+        let mut dirs: Vec<ImagePath> = Vec::new();
+        let version = &self.version;
+        let invoked = self.inv.program_path().parent();
+        let invoked = t.real(invoked.as_str()).unwrap_or(invoked);
+        let venv = [invoked.clone(), invoked.parent()]
+            .into_iter()
+            .find(|d| t.is_file(&d.join("pyvenv.cfg")));
+        let mut system = true;
+        if let Some(venv) = &venv {
+            let cfg = venv.join("pyvenv.cfg");
+            t.keep(
+                &cfg,
+                Reason::runtime("virtual environment of", &self.inv.program_path()),
+            );
+            let text = t.read_text(cfg.as_str()).unwrap_or_default();
+            system = text.lines().any(|l| {
+                let l = l.replace(' ', "").to_ascii_lowercase();
+                l == "include-system-site-packages=true"
+            });
+            for lib in ["lib", "lib64"] {
+                dirs.push(venv.join(&format!("{lib}/python{version}/site-packages")));
+            }
+        }
+        if system {
+            let prefix = &self.prefix;
+            let local = if prefix.as_str() == "usr" {
+                ImagePath::root().join("usr/local")
+            } else {
+                prefix.clone()
+            };
+            dirs.extend([
+                prefix.join(&format!("lib/python{version}/site-packages")),
+                prefix.join(&format!("lib64/python{version}/site-packages")),
+                local.join(&format!("lib/python{version}/dist-packages")),
+                prefix.join("lib/python3/dist-packages"),
+                prefix.join(&format!("lib/python{version}/dist-packages")),
+            ]);
+            let user_site = venv.is_none()
+                && !self.args.no_user_site
+                && t.run().env_var("PYTHONNOUSERSITE").is_none();
+            if user_site {
+                dirs.push(
+                    t.home_dir()
+                        .join(&format!(".local/lib/python{version}/site-packages")),
+                );
+            }
+        }
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for d in dirs {
+            let Some(r) = t.real(d.as_str()) else {
+                continue;
+            };
+            if t.is_dir(&r) && seen.insert(r.clone()) {
+                t.keep_links(d.as_str());
+                out.push(r);
+            }
+        }
+        out
+    }
+}
+
+impl Site {
+    pub(super) fn index(t: &Tracer, dirs: &[ImagePath]) -> Site {
         let mut site = Site {
             dirs: dirs.to_vec(),
             ..Default::default()
         };
         for dir in dirs {
-            for entry in self.children(dir) {
-                let path = format!("{dir}/{entry}");
+            for entry in t.children(dir) {
+                let path = dir.join(&entry);
                 if entry.ends_with(".pth") {
                     site.pth.push(path);
                 } else if entry.ends_with(".dist-info") || entry.ends_with(".egg-info") {
-                    let dist = self.read_dist(dir, &path, &entry);
+                    let dist = read_dist(t, dir, &path, &entry);
                     let name = normalize(
                         entry
                             .split('-')
@@ -92,7 +161,7 @@ impl Tracer<'_> {
                     let paths = site.tops.entry(top).or_default();
                     let shadowed = paths
                         .iter()
-                        .any(|p| !self.is_dir(p) || self.is_file(&format!("{p}/__init__.py")));
+                        .any(|p| !t.is_dir(p) || t.is_file(&p.join("__init__.py")));
                     if !shadowed {
                         paths.push(path);
                     }
@@ -102,100 +171,38 @@ impl Tracer<'_> {
         site
     }
 
-    fn read_dist(&self, site_dir: &str, meta_dir: &str, entry: &str) -> Dist {
-        let mut d = Dist {
-            meta_dir: meta_dir.to_string(),
-            ..Default::default()
-        };
-        if self.is_file(meta_dir) {
-            // An old single-file PKG-INFO egg-info: the distribution's name is its module.
-            d.tops
-                .insert(entry.split('-').next().unwrap_or(entry).to_string());
-            d.files.push(meta_dir.to_string());
-            return d;
-        }
-        let read = |name: &str| self.read_text(&format!("/{meta_dir}/{name}"));
-        let listed: Vec<String> = if let Some(record) = read("RECORD") {
-            record
-                .lines()
-                .filter_map(|l| l.rsplitn(3, ',').nth(2))
-                .map(|p| p.trim_matches('"').to_string())
-                .collect()
-        } else if let Some(files) = read("installed-files.txt") {
-            files.lines().map(|p| join(entry, p)).collect()
-        } else {
-            Vec::new()
-        };
-        for p in listed {
-            let normal = normalize_rel(&join(site_dir, &p));
-            // Console scripts in ../../bin are entry points, not importable code.
-            if let Some(path) = normal.filter(|n| n.starts_with(&format!("{site_dir}/"))) {
-                let inner = &path[site_dir.len() + 1..];
-                if let Some(top) = top_name(inner.split('/').next().unwrap_or("")) {
-                    d.tops.insert(top);
-                }
-                d.files.push(path);
-            }
-        }
-        if let Some(tl) = read("top_level.txt") {
-            d.tops.extend(
-                tl.lines()
-                    .map(|l| l.trim().to_string())
-                    .filter(|l| !l.is_empty()),
-            );
-        }
-        let metadata = read("METADATA")
-            .or_else(|| read("PKG-INFO"))
-            .unwrap_or_default();
-        for line in metadata.lines() {
-            if let Some(req) = line.strip_prefix("Requires-Dist:") {
-                if !req.contains("extra ==") && !req.contains("extra==") {
-                    d.requires.push(requirement_name(req));
-                }
-            }
-        }
-        if let Some(reqs) = read("requires.txt") {
-            for line in reqs.lines().map(str::trim) {
-                if line.starts_with('[') {
-                    break; // extras and markers follow
-                }
-                if !line.is_empty() {
-                    d.requires.push(requirement_name(line));
-                }
-            }
-        }
-        d
-    }
-
     /// Keep what the app's imports reach, transitively through the packages
-    /// kept and their declared requirements.
+    /// kept and their declared requirements. `roots` are names imported by
+    /// the command line (`None`) or a `.pth` file. Returns every top-level
+    /// name imported.
     pub(super) fn import_graph(
-        &mut self,
-        site: &Site,
-        roots: Vec<(String, String)>,
-        sources: Vec<String>,
-        stdlib: &str,
-    ) {
+        &self,
+        t: &mut Tracer,
+        roots: Vec<(String, Option<ImagePath>)>,
+        sources: Vec<ImagePath>,
+        stdlib: &ImagePath,
+    ) -> BTreeSet<String> {
         let mut by_top: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, d) in site.dists.iter().enumerate() {
-            for t in &d.tops {
-                by_top.entry(t.as_str()).or_default().push(i);
+        for (i, d) in self.dists.iter().enumerate() {
+            for top in &d.tops {
+                by_top.entry(top.as_str()).or_default().push(i);
             }
         }
-        let mut wanted: Vec<(String, String)> = roots;
-        let mut scanned: BTreeSet<String> = BTreeSet::new();
+        let mut imported = BTreeSet::new();
+        let mut wanted: Vec<(String, Option<ImagePath>)> = roots;
+        let mut scanned: BTreeSet<ImagePath> = BTreeSet::new();
         let mut queue = sources;
         let mut kept_dists: BTreeSet<usize> = BTreeSet::new();
         let mut kept_tops: BTreeSet<String> = BTreeSet::new();
         // Packages whose own tests/ some non-test code imports (rare): those keep them.
         let mut tests_used: BTreeSet<String> = BTreeSet::new();
-        let mut keep: Vec<(String, Reason)> = Vec::new();
+        let mut keep: Vec<(ImagePath, Reason)> = Vec::new();
         loop {
             while let Some(file) = queue.pop() {
                 if !scanned.insert(file.clone()) {
                     continue;
                 }
-                let Some(text) = self.read_text(&format!("/{file}")) else {
+                let Some(text) = t.read_text(file.as_str()) else {
                     continue;
                 };
                 for dotted in imported_modules(&text) {
@@ -204,52 +211,51 @@ impl Tracer<'_> {
                     if parts.any(|c| c == "tests" || c == "test") {
                         tests_used.insert(top.clone());
                     }
-                    wanted.push((top, file.clone()));
+                    wanted.push((top, Some(file.clone())));
                 }
             }
             let Some((name, by)) = wanted.pop() else {
                 break;
             };
-            self.python_imports.insert(name.clone());
+            imported.insert(name.clone());
             if !kept_tops.insert(name.clone()) {
                 continue;
             }
-            let why = |what: &str| match by.as_str() {
-                "" => Reason::runtime(what, stdlib),
-                f => Reason::runtime(what, f),
+            let by_pth = by.as_ref().is_some_and(|b| b.as_str().ends_with(".pth"));
+            let reason = match &by {
+                None => Reason::runtime("imported (by name) by", stdlib),
+                Some(f) if f.as_str().ends_with("-info") => {
+                    Reason::runtime("part of the installed distribution", f)
+                }
+                Some(f) => Reason::runtime("imported by", f),
             };
             // A `.pth` import line (setuptools' `_distutils_hack`) needs that
             // module only, not the whole distribution shipping it.
-            let dists = if by.ends_with(".pth") {
+            let dists = if by_pth {
                 None
             } else {
                 by_top.get(name.as_str())
             };
-            let reason = match by.as_str() {
-                "" => why("imported (by name) by"),
-                f if f.ends_with("-info") => why("part of the installed distribution"),
-                _ => why("imported by"),
-            };
             // (path, reason): the distributions providing the name, those
             // they require, and the name's own files.
-            let mut paths: Vec<(String, Reason)> = Vec::new();
+            let mut paths: Vec<(ImagePath, Reason)> = Vec::new();
             for &i in dists.into_iter().flatten() {
                 let mut stack = vec![(i, reason.clone())];
                 while let Some((i, why_dist)) = stack.pop() {
                     if !kept_dists.insert(i) {
                         continue;
                     }
-                    let d = &site.dists[i];
+                    let d = &self.dists[i];
                     paths.push((d.meta_dir.clone(), why_dist.clone()));
                     paths.extend(d.files.iter().map(|f| (f.clone(), why_dist.clone())));
-                    for t in &d.tops {
-                        wanted.push((t.clone(), d.meta_dir.clone()));
+                    for top in &d.tops {
+                        wanted.push((top.clone(), Some(d.meta_dir.clone())));
                     }
                     for r in &d.requires {
-                        if let Some(&j) = site.by_name.get(r) {
+                        if let Some(&j) = self.by_name.get(r) {
                             let required = Reason::runtime(
                                 "required by the installed distribution",
-                                d.meta_dir.as_str(),
+                                &d.meta_dir,
                             );
                             stack.push((j, required));
                         }
@@ -257,7 +263,7 @@ impl Tracer<'_> {
                 }
             }
             paths.extend(
-                site.tops
+                self.tops
                     .get(&name)
                     .into_iter()
                     .flatten()
@@ -266,39 +272,111 @@ impl Tracer<'_> {
             for (p, reason) in paths {
                 queue.extend(
                     std::iter::once(p.clone())
-                        .chain(self.fs.descendants(&p).map(|(d, _)| d.clone()))
+                        .chain(t.fs().descendants(&p).map(|(d, _)| d.clone()))
                         .filter(|f| {
-                            (f.ends_with(".py") || f.ends_with(".pth"))
-                                && package_tests(f, &site.dirs).is_none()
+                            (f.as_str().ends_with(".py") || f.as_str().ends_with(".pth"))
+                                && self.package_tests(f).is_none()
                         }),
                 );
-                keep.push((p, reason.clone()));
+                keep.push((p, reason));
             }
         }
         // A package's test suite is no part of what it does at run time, nor
         // are C headers, static libraries, Cython sources and type stubs: the
         // slim image has no compiler or type checker to use them.
-        let skip = |p: &str| {
-            package_tests(p, &site.dirs).is_some_and(|top| !tests_used.contains(top))
-                || BUILD_ONLY.iter().any(|x| p.ends_with(x))
+        let skip = |p: &ImagePath| {
+            self.package_tests(p)
+                .is_some_and(|top| !tests_used.contains(top))
+                || BUILD_ONLY.iter().any(|x| p.as_str().ends_with(x))
         };
         for (p, reason) in keep {
             if !skip(&p) {
-                self.keep_tree_where(&p, &reason, &skip);
+                t.keep_tree_where(&p, &reason, &skip);
             }
         }
+        imported
+    }
+
+    /// For a path inside a package of a site directory, whether it is in a
+    /// `tests`/`test` directory of that package: returns the package's name.
+    fn package_tests<'p>(&self, path: &'p ImagePath) -> Option<&'p str> {
+        let inner = self
+            .dirs
+            .iter()
+            .find_map(|d| path.relative_to(d).filter(|r| !r.is_empty()))?;
+        let mut comps = inner.split('/');
+        let top = comps.next()?;
+        comps.any(|c| c == "tests" || c == "test").then_some(top)
     }
 }
 
-/// For a path inside a package of a site directory, whether it is in a
-/// `tests`/`test` directory of that package: returns the package's name.
-fn package_tests<'p>(path: &'p str, site_dirs: &[String]) -> Option<&'p str> {
-    let dir = site_dirs
-        .iter()
-        .find(|d| path.starts_with(d.as_str()) && path[d.len()..].starts_with('/'))?;
-    let mut comps = path[dir.len() + 1..].split('/');
-    let top = comps.next()?;
-    comps.any(|c| c == "tests" || c == "test").then_some(top)
+fn read_dist(t: &Tracer, site_dir: &ImagePath, meta_dir: &ImagePath, entry: &str) -> Dist {
+    let mut d = Dist {
+        meta_dir: meta_dir.clone(),
+        files: Vec::new(),
+        tops: BTreeSet::new(),
+        requires: Vec::new(),
+    };
+    if t.is_file(meta_dir) {
+        // An old single-file PKG-INFO egg-info: the distribution's name is its module.
+        d.tops
+            .insert(entry.split('-').next().unwrap_or(entry).to_string());
+        d.files.push(meta_dir.clone());
+        return d;
+    }
+    let read = |name: &str| t.read_text(meta_dir.join(name).as_str());
+    let listed: Vec<String> = if let Some(record) = read("RECORD") {
+        record
+            .lines()
+            .filter_map(|l| l.rsplitn(3, ',').nth(2))
+            .map(|p| p.trim_matches('"').to_string())
+            .collect()
+    } else if let Some(files) = read("installed-files.txt") {
+        files.lines().map(|p| join_listed(entry, p)).collect()
+    } else {
+        Vec::new()
+    };
+    for p in listed {
+        // Console scripts in ../../bin are entry points, not importable code.
+        let Some(path) = normalize_rel(&join_listed(site_dir.as_str(), &p)) else {
+            continue;
+        };
+        let Some(inner) = path.relative_to(site_dir).filter(|i| !i.is_empty()) else {
+            continue;
+        };
+        if let Some(top) = top_name(inner.split('/').next().unwrap_or("")) {
+            d.tops.insert(top);
+        }
+        d.files.push(path);
+    }
+    if let Some(tl) = read("top_level.txt") {
+        d.tops.extend(
+            tl.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    let metadata = read("METADATA")
+        .or_else(|| read("PKG-INFO"))
+        .unwrap_or_default();
+    for line in metadata.lines() {
+        if let Some(req) = line.strip_prefix("Requires-Dist:") {
+            if !req.contains("extra ==") && !req.contains("extra==") {
+                d.requires.push(requirement_name(req));
+            }
+        }
+    }
+    if let Some(reqs) = read("requires.txt") {
+        for line in reqs.lines().map(str::trim) {
+            if line.starts_with('[') {
+                break; // extras and markers follow
+            }
+            if !line.is_empty() {
+                d.requires.push(requirement_name(line));
+            }
+        }
+    }
+    d
 }
 
 /// `requests (>=2.0) ; python_version < "3.8"` → `requests`.
@@ -311,8 +389,17 @@ fn requirement_name(req: &str) -> String {
     normalize(&name)
 }
 
+/// A path a RECORD lists, relative to `dir` unless it is absolute.
+fn join_listed(dir: &str, listed: &str) -> String {
+    if listed.starts_with('/') {
+        listed.to_string()
+    } else {
+        format!("{dir}/{listed}")
+    }
+}
+
 /// Resolve `.` and `..` in an image-relative path; `None` if it leaves the root.
-fn normalize_rel(path: &str) -> Option<String> {
+fn normalize_rel(path: &str) -> Option<ImagePath> {
     let mut out: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {
@@ -323,5 +410,5 @@ fn normalize_rel(path: &str) -> Option<String> {
             c => out.push(c),
         }
     }
-    Some(out.join("/"))
+    Some(ImagePath::root().join(&out.join("/")))
 }

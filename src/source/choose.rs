@@ -1,95 +1,11 @@
-//! Platforms (`os/architecture[/variant]`) and which images of an index to read.
-
-use std::fmt;
+//! Which images of an index to read: the host's, every platform, or those
+//! `--platform` names.
 
 use oci_spec::image::Descriptor;
 
+use super::SourceError;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    /// `linux/arm64`, `linux/arm64/v8`, `linux/amd64`.
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
-        let parts: Vec<&str> = s.split('/').collect();
-        let ok =
-            |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        match parts.as_slice() {
-            [os, arch] if ok(os) && ok(arch) => Ok(Platform {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: None,
-            }),
-            [os, arch, v] if ok(os) && ok(arch) && ok(v) => Ok(Platform {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: Some(v.to_string()),
-            }),
-            _ => Err(format!(
-                "{s:?} is not a platform: expected OS/ARCH[/VARIANT], e.g. linux/arm64"
-            )),
-        }
-    }
-
-    /// The platform this machine runs (GOARCH names, as OCI uses them).
-    pub fn host() -> Self {
-        let architecture = match std::env::consts::ARCH {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            "powerpc64" => "ppc64le",
-            other => other,
-        };
-        Platform {
-            os: "linux".into(),
-            architecture: architecture.into(),
-            variant: None,
-        }
-    }
-
-    pub fn of_descriptor(d: &Descriptor) -> Option<Self> {
-        let p = d.platform().as_ref()?;
-        Some(Platform {
-            os: p.os().to_string(),
-            architecture: p.architecture().to_string(),
-            variant: p.variant().clone(),
-        })
-    }
-
-    /// The platform an image config declares.
-    pub fn of_config(config: &serde_json::Value) -> Self {
-        let text = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        Platform {
-            os: text("os").unwrap_or_else(|| "linux".into()),
-            architecture: text("architecture").unwrap_or_default(),
-            variant: text("variant"),
-        }
-    }
-
-    /// Whether `self` (what was asked for) covers `image`: a request without
-    /// a variant takes any variant.
-    pub fn covers(&self, image: &Platform) -> bool {
-        self.os == image.os
-            && self.architecture == image.architecture
-            && (self.variant.is_none() || self.variant == image.variant)
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
+use crate::platform::Platform;
 
 /// Which images of an index to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -108,7 +24,7 @@ pub fn choose<'a>(
     entries: &'a [Descriptor],
     want: &Want,
     index: &Digest,
-) -> Result<Vec<&'a Descriptor>> {
+) -> Result<Vec<&'a Descriptor>, SourceError> {
     // Entries may omit the platform (it is optional); attestations declare
     // `unknown/unknown` and are never images to run.
     let platform_images = || {
@@ -137,19 +53,19 @@ pub fn choose<'a>(
             platform_images()
                 .find(|d| Platform::of_descriptor(d).is_some_and(|p| host.covers(&p)))
                 .map(|d| vec![d])
-                .ok_or_else(|| {
-                    Error::image(format!(
-                        "image index {index} has no {host} image (platforms: {}); pick one with --platform",
-                        available()
-                    ))
+                .ok_or_else(|| SourceError::NoPlatform {
+                    index: index.to_string(),
+                    want: host.to_string(),
+                    available: available(),
+                    suggest: true,
                 })
         }
         Want::All => {
             let all: Vec<&Descriptor> = platform_images().collect();
             if all.is_empty() {
-                return Err(Error::image(format!(
-                    "image index {index} lists no platform image"
-                )));
+                return Err(SourceError::NoPlatformImage {
+                    index: index.to_string(),
+                });
             }
             Ok(all)
         }
@@ -158,11 +74,11 @@ pub fn choose<'a>(
             .map(|w| {
                 platform_images()
                     .find(|d| Platform::of_descriptor(d).is_some_and(|p| w.covers(&p)))
-                    .ok_or_else(|| {
-                        Error::image(format!(
-                            "image index {index} has no {w} image (platforms: {})",
-                            available()
-                        ))
+                    .ok_or_else(|| SourceError::NoPlatform {
+                        index: index.to_string(),
+                        want: w.to_string(),
+                        available: available(),
+                        suggest: false,
                     })
             })
             .collect(),
@@ -171,24 +87,6 @@ pub fn choose<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_and_cover() {
-        let arm = Platform::parse("linux/arm64").unwrap();
-        let arm_v8 = Platform::parse("linux/arm64/v8").unwrap();
-        assert!(arm.covers(&arm_v8));
-        assert!(!arm_v8.covers(&arm));
-        assert!(arm_v8.covers(&arm_v8));
-        assert_eq!(arm_v8.to_string(), "linux/arm64/v8");
-        for bad in ["linux", "linux/", "/arm64", "a/b/c/d", "linux/arm 64"] {
-            assert!(Platform::parse(bad).is_err(), "{bad}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod choose_tests {
     use super::*;
 
     fn index() -> Vec<Descriptor> {

@@ -1,8 +1,16 @@
-//! Command-line arguments.
+//! Command-line arguments: the flags every subcommand shares, and one file
+//! per subcommand (`slim`, `explain`, `batch`) that parses its own into
+//! library types and calls the library.
+
+pub mod batch;
+pub mod explain;
+pub mod slim;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions, Ui};
 
 /// Turn a fat container image into a minimal one, after it was built.
 ///
@@ -24,7 +32,8 @@ use clap::{Args, Parser, Subcommand};
 /// /etc/group, resolver files, locale data, /tmp, the WorkingDir, and time
 /// zone data when something uses it. The output is one gzip layer holding the
 /// kept paths, with the source's config (entrypoint, env, user, ports, labels,
-/// healthcheck, ...) unchanged.
+/// healthcheck, ...) unchanged. The source is never changed: a target that
+/// names the source image is refused unless --force-overwrite-source is given.
 #[derive(Parser, Debug)]
 #[command(
     name = "slimify",
@@ -37,71 +46,25 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Sub>,
 
-    /// The image to read.
-    #[arg(value_name = "SOURCE", required = true)]
-    pub source: Option<String>,
-
-    /// Where to write the slim image.
-    #[arg(short, long, value_name = "TARGET", required = true)]
-    pub output: Option<String>,
-
     #[command(flatten)]
-    pub read: ReadArgs,
-
-    /// Trace and report (see --report), but write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Write a JSON report of every kept path, its size and why it was kept.
-    #[arg(long, value_name = "FILE.json")]
-    pub report: Option<PathBuf>,
-
-    /// gzip level of the output layer (libdeflate's scale, 0-12). The default,
-    /// 1, gave a layer slightly smaller than docker's own gzip on the demo image.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub compression_level: u32,
-
-    /// Directory for temporary spools (decompressed layers, `docker save` output).
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
-    pub tmp_dir: Option<PathBuf>,
-
-    /// Keep the uncompressed tar of every compressed layer read in DIR, by
-    /// diff_id, and read layers from there when a later run needs them again.
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    pub slim: slim::SlimArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Sub {
     /// Say whether PATH would be kept from IMAGE, and the chain of reasons
     /// why (exit 0), or why not (exit 1). Takes the same selection flags.
-    Explain {
-        /// The image to read (any source transport).
-        image: String,
-        /// An absolute path inside the image.
-        path: String,
-        #[command(flatten)]
-        read: ReadArgs,
-        /// Directory for temporary spools.
-        #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
-        tmp_dir: Option<PathBuf>,
-    },
+    Explain(explain::ExplainArgs),
     /// Slim every `SOURCE TARGET` pair of a list, sharing layers between
     /// images: a layer several images have (by diff_id) is downloaded and
     /// decompressed once per run. Prints a table (image, before, after, ratio,
     /// seconds, status) to stdout; exits 1 if any image failed, after trying
     /// every one. Takes the selection, limit and registry flags too.
-    Batch {
-        #[command(flatten)]
-        batch: BatchArgs,
-        #[command(flatten)]
-        read: ReadArgs,
-    },
+    Batch(batch::BatchArgs),
 }
+
+/// The names of the subcommands, for "did you mean".
+pub const SUBCOMMANDS: &[&str] = &["explain", "batch"];
 
 /// What to keep, how far to trust the source, how to reach registries:
 /// the flags every command that reads images takes.
@@ -117,83 +80,91 @@ pub struct ReadArgs {
     /// Slim only these platforms of a multi-platform source (repeatable or
     /// comma-separated). Default: every platform when the target can hold an
     /// image index (oci:, oci-archive:, docker://), else this machine's.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = slimify::source::platform::Platform::parse)]
-    pub platform: Vec<slimify::source::platform::Platform>,
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = Platform::parse)]
+    pub platform: Vec<Platform>,
+
+    /// Directory for temporary spools (decompressed layers, `docker save` output).
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
+    pub tmp_dir: Option<PathBuf>,
 }
 
-/// `slimify batch`'s own options.
+impl ReadArgs {
+    /// The run settings these flags give (writing flags at their defaults).
+    pub fn settings(&self, ui: Ui) -> slimify::Result<Settings> {
+        Ok(Settings {
+            tmp_dir: self.tmp_dir.clone(),
+            limits: self.limits.to_limits(),
+            registry: self.registry.to_settings()?,
+            platforms: self.platform.clone(),
+            ui,
+            ..Settings::new(self.select.to_select())
+        })
+    }
+}
+
+/// How the slim image is written: the flags `slim` and `batch` share.
 #[derive(Args, Debug, Clone)]
-pub struct BatchArgs {
-    /// The list: one `SOURCE TARGET` pair per line; blank lines and `#`
-    /// comments are skipped. `-` reads standard input.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-
-    /// Images slimmed at once. Each image's work is parallel as well, so a
-    /// few jobs are enough to keep the cores busy while others wait on I/O.
-    #[arg(short, long, value_name = "N", default_value_t = 2)]
-    pub jobs: usize,
-
-    /// Take only the I-th of N round-robin slices of the list (1 <= I <= N),
-    /// for CI matrices and Kubernetes Indexed Jobs.
-    #[arg(long, value_name = "I/N", value_parser = slimify::batch::Shard::parse)]
-    pub shard: Option<slimify::batch::Shard>,
-
-    /// Write one JSON report per image (named by list line) and summary.json into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub report: Option<PathBuf>,
-
-    /// Keep the uncompressed tar of every compressed layer read in DIR, by
-    /// diff_id, for later runs (and for other shards sharing the directory).
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Most uncompressed layer bytes kept indexed for reuse by later images
-    /// of this run (their spools live in --tmp-dir); least recently used go first.
-    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = slimify::limits::parse_size)]
-    pub layer_cache_size: u64,
-
-    /// gzip level of the output layers (libdeflate's scale, 0-12).
+pub struct WriteArgs {
+    /// gzip level of the output layer (libdeflate's scale, 0-12). The default,
+    /// 1, gave a layer slightly smaller than docker's own gzip on the demo image.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub compression_level: u32,
 
-    /// Directory for temporary spools.
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
-    pub tmp_dir: Option<PathBuf>,
+    /// Keep the uncompressed tar of every compressed layer read in DIR, by
+    /// diff_id, and read layers from there when a later run needs them again.
+    #[arg(long, value_name = "DIR", env = "SLIMIFY_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 
-    /// Print only the final table and errors.
+    /// Write even when the target names the source image (the same engine
+    /// tag, layout and tag, archive or registry reference), replacing it.
+    #[arg(long)]
+    pub force_overwrite_source: bool,
+
+    /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+impl WriteArgs {
+    /// `settings` with these flags applied.
+    pub fn apply(&self, settings: Settings) -> Settings {
+        Settings {
+            compression_level: self.compression_level,
+            cache_dir: self.cache_dir.clone(),
+            overwrite_source: self.force_overwrite_source,
+            ..settings
+        }
+    }
 }
 
 /// Resource limits against hostile images (SECURITY.md); 0 turns one off.
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
     /// Most uncompressed bytes all layers together may hold (K, M, G, T suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = slimify::limits::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = slimify::parse_size)]
     pub max_image_size: u64,
 
     /// Most tar entries one layer may have.
-    #[arg(long, value_name = "N", default_value_t = slimify::limits::Limits::default().layer_entries)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().layer_entries)]
     pub max_entries: u64,
 
     /// Longest path or link target an entry may have, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = slimify::limits::Limits::default().path_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().path_bytes)]
     pub max_path_length: u64,
 
     /// Most directory levels a path may have.
-    #[arg(long, value_name = "N", default_value_t = slimify::limits::Limits::default().path_depth)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().path_depth)]
     pub max_path_depth: u64,
 
     /// Largest uncompressed:compressed ratio of a layer past 64 MiB (a
     /// decompression bomb guard).
-    #[arg(long, value_name = "RATIO", default_value_t = slimify::limits::Limits::default().compression_ratio)]
+    #[arg(long, value_name = "RATIO", default_value_t = Limits::default().compression_ratio)]
     pub max_compression_ratio: u64,
 }
 
 impl LimitArgs {
-    pub fn to_limits(&self) -> slimify::limits::Limits {
-        slimify::limits::Limits {
+    pub fn to_limits(&self) -> Limits {
+        Limits {
             image_bytes: self.max_image_size,
             layer_entries: self.max_entries,
             path_bytes: self.max_path_length,
@@ -228,12 +199,12 @@ pub struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    pub fn to_settings(&self) -> slimify::error::Result<slimify::registry::Settings> {
-        Ok(slimify::registry::Settings {
+    pub fn to_settings(&self) -> slimify::Result<RegistrySettings> {
+        Ok(RegistrySettings {
             creds: self
                 .creds
                 .as_deref()
-                .map(slimify::registry::Settings::parse_creds)
+                .map(RegistrySettings::parse_creds)
                 .transpose()?,
             insecure: self.insecure_registry.clone(),
             cert_dirs: self.cert_dir.clone(),
@@ -267,12 +238,12 @@ pub struct SelectArgs {
     /// Trace as if the image were run with this entrypoint (words split on
     /// blanks, or a JSON array); like `docker run --entrypoint`, the image's
     /// Cmd is then dropped unless --cmd is given.
-    #[arg(long, value_name = "CMD", conflicts_with = "keep")]
-    pub entrypoint: Option<String>,
+    #[arg(long, value_name = "CMD", conflicts_with = "keep", value_parser = split_command)]
+    pub entrypoint: Option<CommandLine>,
 
     /// Trace as if the image were run with these arguments (blank-split or a JSON array).
-    #[arg(long, value_name = "ARGS", conflicts_with = "keep")]
-    pub cmd: Option<String>,
+    #[arg(long, value_name = "ARGS", conflicts_with = "keep", value_parser = split_command)]
+    pub cmd: Option<CommandLine>,
 
     /// Do not keep the image's CA certificates.
     #[arg(long, conflicts_with = "keep")]
@@ -285,27 +256,48 @@ pub struct SelectArgs {
 }
 
 impl SelectArgs {
-    pub fn to_select(&self) -> Result<slimify::Select, String> {
-        Ok(slimify::Select {
+    pub fn to_select(&self) -> Select {
+        Select {
             keep: self.keep.clone(),
-            trace: slimify::trace::TraceOptions {
-                entrypoint: self.entrypoint.as_deref().map(split_command).transpose()?,
-                cmd: self.cmd.as_deref().map(split_command).transpose()?,
+            trace: TraceOptions {
+                entrypoint: self.entrypoint.clone().map(|c| c.0),
+                cmd: self.cmd.clone().map(|c| c.0),
                 include: self.include.clone(),
                 include_exe: self.include_exe.clone(),
                 certs: !self.no_certs,
                 import_graph: !self.no_import_graph,
             },
             exclude: self.exclude.clone(),
-        })
+        }
     }
 }
 
+/// A `--entrypoint` / `--cmd` value that starts like a JSON array and is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("{value:?} is not a JSON array of strings")]
+pub struct BadCommand {
+    value: String,
+    #[source]
+    source: serde_json::Error,
+}
+
+/// A whole command line given as one flag value (clap would take a `Vec`
+/// for a list of flag values).
+#[derive(Debug, Clone)]
+pub struct CommandLine(Vec<String>);
+
 /// `--entrypoint` / `--cmd` values: a JSON array, or words split on blanks.
-pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+pub fn split_command(s: &str) -> Result<CommandLine, BadCommand> {
     if s.trim_start().starts_with('[') {
-        serde_json::from_str(s).map_err(|e| format!("{s:?} is not a JSON array of strings: {e}"))
+        serde_json::from_str(s)
+            .map(CommandLine)
+            .map_err(|source| BadCommand {
+                value: s.to_string(),
+                source,
+            })
     } else {
-        Ok(s.split_whitespace().map(str::to_string).collect())
+        Ok(CommandLine(
+            s.split_whitespace().map(str::to_string).collect(),
+        ))
     }
 }

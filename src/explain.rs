@@ -1,0 +1,83 @@
+//! `slimify explain`: whether a path of an image would be kept, and why
+//! (the chain of reasons), or why not.
+
+use crate::error::{Error, Result};
+use crate::image_path::ImagePath;
+use crate::keep::KeepGlobs;
+use crate::layer::cache::LayerCache;
+use crate::pipeline::{open_source, Settings};
+use crate::reference::ImageRef;
+use crate::source::Want;
+
+/// The answer to `explain`.
+pub struct Explanation {
+    pub kept: bool,
+    /// `/path is kept: reason <- reason ...`, or why it is not.
+    pub text: String,
+}
+
+/// Read `source` the way `slim` would with `settings` (tracing or
+/// `--keep`, then `--exclude`) and say whether `path` is kept.
+pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Explanation> {
+    let path = ImagePath::parse(path)?;
+    settings.check()?;
+    let want = match settings.platforms.as_slice() {
+        [] => Want::Host,
+        [one] => Want::These(vec![one.clone()]),
+        _ => return Err(Error::ExplainPlatforms),
+    };
+    let spool = crate::files::spool_dir(settings.tmp_dir.as_deref())?;
+    let cache = LayerCache::new(spool.path(), None, 0)?;
+    let image = open_source(settings, source, spool.path(), &want)?
+        .images
+        .into_iter()
+        .next()
+        .expect("a source opens to at least one image");
+    let p = crate::pipeline::prepare(settings, source, image, &cache)?;
+    Ok(match p.keep.reason(path.as_str()) {
+        Some(reason) => Explanation {
+            kept: true,
+            text: format!(
+                "{path} is kept: {}",
+                p.keep.reason_chain(reason).join("\n  <- ")
+            ),
+        },
+        None => Explanation {
+            kept: false,
+            text: not_kept(settings, &p, &path)?,
+        },
+    })
+}
+
+/// Why `path` is not kept: not in the image, excluded, reached only
+/// through a link nothing uses, not matched, or not needed.
+fn not_kept(
+    settings: &Settings,
+    p: &crate::pipeline::Prepared,
+    path: &ImagePath,
+) -> Result<String> {
+    let select = &settings.select;
+    let excluded = KeepGlobs::new("--exclude", &select.exclude)?.is_match(path);
+    let resolves_to_kept =
+        p.fs.lookup(path.as_str(), true)
+            .ok()
+            .flatten()
+            .filter(|real| real != path && p.keep.contains(real.as_str()));
+    Ok(
+        if p.fs.lookup(path.as_str(), false).ok().flatten().is_none() {
+            format!("{path} is not in the image")
+        } else if excluded {
+            format!("{path} is in the image but excluded by --exclude")
+        } else if let Some(real) = resolves_to_kept {
+            format!(
+            "{path} is not kept, but the file it resolves to, {real}, is (a path through a symlink that nothing traced uses)"
+        )
+        } else if !select.keep.is_empty() {
+            format!("{path} is in the image but matches no --keep pattern")
+        } else {
+            format!(
+            "{path} is in the image but nothing traced needs it: not a root, not loaded by one, not an essential; keep it with --include {path}"
+        )
+        },
+    )
+}

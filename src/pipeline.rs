@@ -1,0 +1,340 @@
+//! One image through the pipeline: check the target, open the source, read
+//! and flatten its layers, select what to keep (tracing or `--keep`), write
+//! the slim image, store it in the target, write the report.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::files::IoContext;
+use crate::keep::{KeepGlobs, KeepSet};
+use crate::layer::cache::LayerCache;
+use crate::limits::{Budget, Limits};
+use crate::platform::Platform;
+use crate::reference::ImageRef;
+use crate::report::{kept_sizes, Sizes, Summary};
+use crate::rootfs::RootFs;
+use crate::sink::{holds_index, Output, OutputImage};
+use crate::source::{Opened, SourceImage, Want};
+use crate::trace::TraceOptions;
+use crate::ui::Ui;
+use crate::units::seconds;
+use crate::write::{self, ImageBlobs, WrittenLayer};
+
+/// What to keep: exact `--keep` globs, or tracing (the default), then `--exclude`.
+#[derive(Clone, Debug, Default)]
+pub struct Select {
+    /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
+    /// When given, exactly what they match is kept and nothing is traced.
+    pub keep: Vec<String>,
+    /// How to trace when no `--keep` is given.
+    pub trace: TraceOptions,
+    /// `--exclude` patterns, removed from whatever was selected.
+    pub exclude: Vec<String>,
+}
+
+/// How a run works, the same for every image it slims.
+#[derive(Clone)]
+pub struct Settings {
+    pub select: Select,
+    /// Trace and report, write nothing.
+    pub dry_run: bool,
+    /// gzip level of the output layer (libdeflate's, 0-12).
+    pub compression_level: u32,
+    /// Where temporary spools go (default: the system temporary directory).
+    pub tmp_dir: Option<PathBuf>,
+    /// How much a (possibly hostile) source may make slimify read and hold.
+    pub limits: Limits,
+    /// Credentials and TLS settings for `docker://` sources and targets.
+    pub registry: crate::registry::Settings,
+    /// `--cache-dir`: uncompressed layers kept by diff_id across runs.
+    pub cache_dir: Option<PathBuf>,
+    /// `--platform`: which images of an index to slim (empty: see [`wanted`]).
+    pub platforms: Vec<Platform>,
+    /// `--force-overwrite-source`: a target that is the source is written anyway.
+    pub overwrite_source: bool,
+    pub ui: Ui,
+}
+
+impl Settings {
+    /// The defaults of the command line, with `select`.
+    pub fn new(select: Select) -> Self {
+        Settings {
+            select,
+            dry_run: false,
+            compression_level: 1,
+            tmp_dir: None,
+            limits: Limits::default(),
+            registry: Default::default(),
+            cache_dir: None,
+            platforms: Vec::new(),
+            overwrite_source: false,
+            ui: Ui::silent(),
+        }
+    }
+
+    /// The checks that need no image: a batch makes them once.
+    pub fn check(&self) -> Result<()> {
+        if self.compression_level > write::MAX_LEVEL {
+            return Err(Error::CompressionLevel {
+                level: self.compression_level,
+                max: write::MAX_LEVEL,
+            });
+        }
+        KeepGlobs::new("--keep", &self.select.keep)?;
+        KeepGlobs::new("--exclude", &self.select.exclude)?;
+        KeepGlobs::new("--include", &self.select.trace.include)?;
+        Ok(())
+    }
+}
+
+/// One image to slim.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub source: ImageRef,
+    pub target: ImageRef,
+    /// `--report FILE.json`.
+    pub report: Option<PathBuf>,
+}
+
+/// A source image read, flattened and selected from, before anything is written.
+pub(crate) struct Prepared {
+    pub image: SourceImage,
+    pub fs: RootFs,
+    pub keep: KeepSet,
+    pub warnings: Vec<String>,
+    pub before: Sizes,
+}
+
+/// Read `job.source`, flatten it, keep what was selected, write `job.target`.
+pub fn slim(settings: &Settings, job: &Job) -> Result<Summary> {
+    slim_with(settings, job, None)
+}
+
+/// [`slim`], reading layers through `cache` when given (a batch shares one).
+pub(crate) fn slim_with(
+    settings: &Settings,
+    job: &Job,
+    cache: Option<&LayerCache>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    settings.check()?;
+    preflight(settings, job)?;
+    let spool = crate::files::spool_dir(settings.tmp_dir.as_deref())?;
+    let own_cache;
+    let cache = match cache {
+        Some(c) => c,
+        None => {
+            own_cache = LayerCache::new(spool.path(), settings.cache_dir.clone(), 0)?;
+            &own_cache
+        }
+    };
+    let opened = open_source(settings, &job.source, spool.path(), &wanted(settings, job))?;
+    let multi = opened.from_index && holds_index(&job.target);
+    let mut summary = Summary {
+        source: job.source.to_string(),
+        target: job.target.to_string(),
+        dry_run: settings.dry_run,
+        ..Summary::default()
+    };
+    let mut slimmed: Vec<(WrittenLayer, ImageBlobs)> = Vec::new();
+    for image in opened.images {
+        let p = prepare(settings, &job.source, image, cache)?;
+        let platform = p.image.config.platform();
+        let mut part = Summary {
+            source: summary.source.clone(),
+            target: summary.target.clone(),
+            before: p.before,
+            after: kept_sizes(&p.fs, &p.keep, 0),
+            dry_run: settings.dry_run,
+            warnings: p.warnings.clone(),
+            platforms: if multi {
+                vec![platform.clone()]
+            } else {
+                vec![]
+            },
+            ..Summary::default()
+        };
+        if !settings.dry_run {
+            let (layer, blobs) = write_image(settings, &p, platform.clone(), spool.path())?;
+            part.after.stored_bytes = layer.size;
+            part.layer_digest = layer.digest.to_string();
+            part.manifest_digest = blobs.manifest_digest.to_string();
+            slimmed.push((layer, blobs));
+        }
+        if let Some(path) = &job.report {
+            let path = if multi {
+                crate::report::path_for_platform(path, &platform)
+            } else {
+                path.clone()
+            };
+            part.seconds = seconds(started.elapsed());
+            crate::report::write_report(&path, &part, &p.fs, &p.keep).map_err(|source| {
+                Error::Report {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        }
+        summary.add(&part);
+    }
+    if !settings.dry_run {
+        store(settings, job, &slimmed, multi, spool.path(), &mut summary)?;
+    }
+    summary.seconds = seconds(started.elapsed());
+    Ok(summary)
+}
+
+/// Which images of an index to slim: `--platform`'s, else every platform
+/// when the target can hold an index, else the one this machine runs.
+fn wanted(settings: &Settings, job: &Job) -> Want {
+    if !settings.platforms.is_empty() {
+        Want::These(settings.platforms.clone())
+    } else if holds_index(&job.target) {
+        Want::All
+    } else {
+        Want::Host
+    }
+}
+
+/// What can be checked before the source is read, so a run that cannot
+/// succeed fails in a second instead of after all the work: the target is
+/// not the source, it can be written (a registry is reachable and takes our
+/// credentials, a directory is writable), the report's directory is writable.
+pub(crate) fn preflight(settings: &Settings, job: &Job) -> Result<()> {
+    if !settings.overwrite_source && !settings.dry_run && job.target.same_image_as(&job.source) {
+        return Err(Error::TargetIsSource {
+            target: job.target.clone(),
+        });
+    }
+    if let Some(report) = &job.report {
+        let dir = crate::files::parent_of(report);
+        crate::files::check_writable_dir(&dir).map_err(|source| Error::ReportNotWritable {
+            path: report.clone(),
+            source,
+        })?;
+    }
+    if !settings.dry_run {
+        crate::sink::check(&job.target, &settings.registry)?;
+    }
+    Ok(())
+}
+
+/// Open the source: one image, or the images of an index that `want` selects.
+pub(crate) fn open_source(
+    settings: &Settings,
+    source: &ImageRef,
+    spool: &Path,
+    want: &Want,
+) -> Result<Opened> {
+    let opening = settings.ui.spinner(format!("opening {source}"));
+    let opened = crate::source::open(source, spool, &settings.registry, want)?;
+    opening.finish_and_clear();
+    Ok(opened)
+}
+
+/// Read, verify and flatten one image, then select what to keep.
+pub(crate) fn prepare(
+    settings: &Settings,
+    source: &ImageRef,
+    image: SourceImage,
+    cache: &LayerCache,
+) -> Result<Prepared> {
+    let select = &settings.select;
+    let reading = settings.ui.bytes("reading layers", image.stored_size());
+    let budget = Budget::new(settings.limits);
+    let layers = image
+        .layers
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| cache.index(i, l, &reading, &budget))
+        .collect::<Result<Vec<_>, _>>()?;
+    reading.finish_and_clear();
+    let mut fs = RootFs::from_layers(layers)?;
+    let before = Sizes {
+        paths: fs.len(),
+        content_bytes: fs.content_size(),
+        stored_bytes: image.stored_size(),
+    };
+    let (mut keep, warnings) = if select.keep.is_empty() {
+        let traced = crate::trace::trace_image(&mut fs, &image.config, &select.trace)?;
+        (traced.keep, traced.warnings)
+    } else {
+        (
+            KeepGlobs::new("--keep", &select.keep)?.select(&fs),
+            Vec::new(),
+        )
+    };
+    if !select.exclude.is_empty() {
+        keep.exclude(&KeepGlobs::new("--exclude", &select.exclude)?);
+    }
+    keep.add_parents();
+    if keep.is_empty() {
+        return Err(Error::NothingKept {
+            image: source.to_string(),
+            patterns: select.keep.join(" "),
+        });
+    }
+    Ok(Prepared {
+        image,
+        fs,
+        keep,
+        warnings,
+        before,
+    })
+}
+
+/// Write one slim image's layer, config and manifest into the spool.
+fn write_image(
+    settings: &Settings,
+    p: &Prepared,
+    platform: Platform,
+    spool: &Path,
+) -> Result<(WrittenLayer, ImageBlobs)> {
+    let size = p.fs.content_size_of(p.keep.paths());
+    let writing = settings.ui.bytes("writing layer", size);
+    let out = tempfile::tempfile_in(spool).at(spool)?;
+    let layer = write::write_layer(&p.fs, &p.keep, out, settings.compression_level, &writing)?;
+    writing.finish_and_clear();
+    let blobs = write::slim_config(&p.image.config_json, platform, &layer, p.image.layers.len())?;
+    Ok((layer, blobs))
+}
+
+/// Store the slim image(s), with an index for several platforms, in the target.
+fn store(
+    settings: &Settings,
+    job: &Job,
+    slimmed: &[(WrittenLayer, ImageBlobs)],
+    multi: bool,
+    spool: &Path,
+    summary: &mut Summary,
+) -> Result<()> {
+    let index = if multi {
+        let blobs: Vec<&ImageBlobs> = slimmed.iter().map(|(_, b)| b).collect();
+        Some(write::index_of(&blobs)?)
+    } else {
+        None
+    };
+    let out = Output {
+        images: slimmed
+            .iter()
+            .map(|(layer, blobs)| OutputImage {
+                blobs,
+                layer: &layer.blob,
+                layer_digest: &layer.digest,
+            })
+            .collect(),
+        index: index.as_ref(),
+    };
+    let storing = settings.ui.spinner(format!("writing {}", job.target));
+    let pushed = crate::sink::write(&job.target, &out, spool, &settings.registry)?;
+    summary.note = pushed.map(|p| p.describe());
+    storing.finish_and_clear();
+    if let Some(index) = &index {
+        summary.manifest_digest = index.digest.to_string();
+        summary.layer_digest.clear();
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Sizes and durations as people read and write them.
+
+use std::time::Duration;
+
+/// `452.3 MB`: decimal units, as `docker images` prints sizes.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Seconds rounded to hundredths, for summaries and reports.
+pub fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100.0).round() / 100.0
+}
+
+/// A size that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("{0:?}: unknown unit (use K, M, G or T)")]
+    Unit(String),
+    #[error("{0:?} is not a size (bytes, or a number with K, M, G or T)")]
+    NotANumber(String),
+    #[error("{0:?} is too large")]
+    TooLarge(String),
+}
+
+/// `4096`, `512K`, `64M`, `32G`, `1T` (binary units): the values of `--max-image-size`.
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(SizeError::Unit(s.into())),
+            };
+            (&s[..i], shift)
+        }
+        _ => (s, 0),
+    };
+    let n: u64 = num.parse().map_err(|_| SizeError::NotANumber(s.into()))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| SizeError::TooLarge(s.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_print() {
+        assert_eq!(parse_size("64G").unwrap(), 64 << 30);
+        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert!(parse_size("1X").is_err() && parse_size("many").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(452_300_000), "452.3 MB");
+    }
+}
