@@ -32,6 +32,14 @@ pub enum Reason {
     /// Needed by what a runtime does with the file at `of`: `imported by`,
     /// `Python standard library of`, `run by the script`, ...
     Runtime { what: String, of: ImagePath },
+    /// A path a word of a command line names (`entrypoint`, `the script /x.sh`).
+    CommandLine(String),
+    /// A path written in the file at the path: a string in a program's
+    /// read-only data, or a word of a configuration file.
+    NamedIn(ImagePath),
+    /// The nearest existing directory of a path that is named but not in
+    /// the image: the program creates it there.
+    DirectoryOf { named: String, reason: Box<Reason> },
 }
 
 impl Reason {
@@ -51,8 +59,12 @@ impl Reason {
             | Reason::LinkTo(p)
             | Reason::Variant(p)
             | Reason::Shebang(p)
+            | Reason::NamedIn(p)
             | Reason::Runtime { of: p, .. } => Some(p),
-            Reason::Glob(_) | Reason::Root(_) | Reason::Essential(_) => None,
+            Reason::DirectoryOf { reason, .. } => reason.because_of(),
+            Reason::Glob(_) | Reason::Root(_) | Reason::Essential(_) | Reason::CommandLine(_) => {
+                None
+            }
         }
     }
 }
@@ -70,6 +82,11 @@ impl fmt::Display for Reason {
             Reason::Shebang(of) => write!(f, "interpreter of the script {of}"),
             Reason::Essential(what) => write!(f, "runtime essential: {what}"),
             Reason::Runtime { what, of } => write!(f, "{what} {of}"),
+            Reason::CommandLine(what) => write!(f, "named on the command line of {what}"),
+            Reason::NamedIn(of) => write!(f, "named in {of}"),
+            Reason::DirectoryOf { named, reason } => {
+                write!(f, "directory of {named} (not in the image), {reason}")
+            }
         }
     }
 }

@@ -27,11 +27,14 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// libgcc_s for glibc; what interpreters load: the commands of shell scripts,
 /// Python's standard library and the packages the app's imports reach
 /// (virtualenvs included), a Node.js app's production dependencies, a Java
-/// runtime and the app's jars, Perl's and Ruby's library paths; paths the
-/// app's code names, VOLUME content, CA certificates, /etc/passwd and
-/// /etc/group, resolver files, locale data, /tmp, the WorkingDir, and time
-/// zone data when something uses it. The output is one gzip layer holding the
-/// kept paths, with the source's config (entrypoint, env, user, ports, labels,
+/// runtime and the app's jars, Perl's and Ruby's library paths; the paths
+/// programs name (on their command lines, as strings in their binaries, in
+/// the configuration they read, in the app's code: a named file or tree is
+/// kept, a named path missing from the image keeps its directory); VOLUME
+/// content, CA certificates, /etc/passwd and /etc/group, the user's home
+/// directory, resolver files, locale data, /tmp, the WorkingDir, and time zone
+/// data when something uses it. The output is one gzip layer holding the kept
+/// paths, with the source's config (entrypoint, env, user, ports, labels,
 /// healthcheck, ...) unchanged. The source is never changed: a target that
 /// names the source image is refused unless --force-overwrite-source is given.
 #[derive(Parser, Debug)]

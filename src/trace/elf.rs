@@ -1,7 +1,8 @@
 //! What the dynamic loader needs to know about one ELF file, read with goblin.
 //! Nothing is ever executed, so binaries of any architecture are read alike.
 
-use goblin::elf::header::{ET_DYN, ET_EXEC};
+use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
+use goblin::elf::section_header::SHT_PROGBITS;
 use goblin::elf::Elf;
 
 /// The loader-relevant facts of an ELF object.
@@ -18,15 +19,43 @@ pub struct ElfInfo {
     pub rpath: Vec<String>,
     /// DT_RUNPATH entries.
     pub runpath: Vec<String>,
-    pub soname: Option<String>,
-    /// ET_EXEC or ET_DYN: something a process can load.
-    pub loadable: bool,
+    /// `(offset, length)` in the file of its read-only data: the `.rodata`
+    /// sections where C string literals live, or, in a file without section
+    /// headers, the read-only segments that are not code.
+    pub rodata: Vec<(usize, usize)>,
 }
 
 /// A file that starts like ELF but that goblin cannot parse (the message is goblin's).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("broken ELF: {0}")]
 pub struct BrokenElf(pub String);
+
+/// Where the read-only data of `elf` is, clamped to the file's `len` bytes.
+fn read_only_data(elf: &Elf, len: usize) -> Vec<(usize, usize)> {
+    let clamp = |offset: u64, size: u64| {
+        let start = (offset as usize).min(len);
+        (start, (size as usize).min(len - start))
+    };
+    let sections: Vec<(usize, usize)> = elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_type == SHT_PROGBITS)
+        .filter(|s| {
+            elf.shdr_strtab
+                .get_at(s.sh_name)
+                .is_some_and(|n| n.starts_with(".rodata"))
+        })
+        .map(|s| clamp(s.sh_offset, s.sh_size))
+        .collect();
+    if !sections.is_empty() || !elf.section_headers.is_empty() {
+        return sections;
+    }
+    elf.program_headers
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD && p.p_flags & (PF_W | PF_X) == 0)
+        .map(|p| clamp(p.p_offset, p.p_filesz))
+        .collect()
+}
 
 /// The four bytes every ELF file starts with.
 pub fn is_elf(head: &[u8]) -> bool {
@@ -54,8 +83,7 @@ impl ElfInfo {
             needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
             rpath: split(&elf.rpaths),
             runpath: split(&elf.runpaths),
-            soname: elf.soname.map(str::to_string),
-            loadable: matches!(elf.header.e_type, ET_EXEC | ET_DYN),
+            rodata: read_only_data(&elf, bytes.len()),
         }))
     }
 
@@ -75,7 +103,7 @@ mod tests {
             .or_else(|_| std::fs::read("/usr/bin/ls"))
             .unwrap();
         let info = ElfInfo::parse(&bytes).unwrap().expect("ls is ELF");
-        assert!(info.loadable);
+        assert!(!info.rodata.is_empty());
         let interp = info.interpreter.as_deref().unwrap();
         assert!(
             interp.contains("ld-linux") || interp.contains("ld-musl"),

@@ -92,6 +92,22 @@ impl Tracer<'_> {
                 _ => {}
             }
         }
+        // Apps write caches and settings under $HOME: the directory must be
+        // there, owned as in the image (its content only where named).
+        let home = self.home_dir();
+        if !home.is_root() {
+            if let Ok(Some(r)) = self.fs().resolve(home.as_str(), true) {
+                if self.is_dir(&r.real) {
+                    for l in r.links {
+                        self.keep(&l, Reason::LinkTo(r.real.clone()));
+                    }
+                    self.keep(
+                        &r.real,
+                        Reason::Essential("the home directory of the image's user".into()),
+                    );
+                }
+            }
+        }
         let wd = self.run().working_dir();
         if !wd.is_root() {
             if let Some(real) = self.real(wd.as_str()) {
@@ -99,7 +115,7 @@ impl Tracer<'_> {
             }
         }
         self.locales();
-        if self.zones.wanted || self.programs_name_zoneinfo() {
+        if self.runtimes_said.wants_time_zones || self.programs_name_zoneinfo() {
             for p in ["usr/share/zoneinfo", "etc/localtime", "etc/timezone"] {
                 self.keep_tree(
                     &path(p),
@@ -160,15 +176,18 @@ impl Tracer<'_> {
         if self.run().env_var("TZ").is_some() {
             return true;
         }
-        let decided = |p: &ImagePath| self.zones.decided.iter().any(|d| p.starts_with(d));
-        self.elf.programs.iter().filter(|p| !decided(p)).any(|p| {
-            let base = p.file_name();
-            !base.starts_with("libc.so")
-                && !base.starts_with("ld-")
-                && self
-                    .fs()
-                    .read(p.as_str())
-                    .is_some_and(|(_, b)| b.windows(8).any(|w| w == b"zoneinfo"))
-        })
+        self.elf
+            .programs
+            .iter()
+            .filter(|p| !self.is_modeled(p))
+            .any(|p| {
+                let base = p.file_name();
+                !base.starts_with("libc.so")
+                    && !base.starts_with("ld-")
+                    && self
+                        .fs()
+                        .read(p.as_str())
+                        .is_some_and(|(_, b)| b.windows(8).any(|w| w == b"zoneinfo"))
+            })
     }
 }

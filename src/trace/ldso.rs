@@ -153,6 +153,11 @@ impl<'a> Loader<'a> {
         Some(info)
     }
 
+    /// The ELF facts of the file at the real path `real`, when it is ELF.
+    pub fn elf_info(&self, real: &ImagePath) -> Option<ElfInfo> {
+        self.elf_of(real)?.ok()?
+    }
+
     /// Expand `$ORIGIN`, `$LIB`, `$PLATFORM` (also `${...}`) in a search
     /// directory; several results where the value depends on the machine.
     fn expand(&self, dir: &str, origin: &str, info: &ElfInfo) -> Vec<String> {

@@ -10,7 +10,9 @@
 //!    interpreter (shell, Python, Node.js, Java, Perl, Ruby, launchers);
 //! 4. what glibc loads by name and what every process expects
 //!    ([`essentials`](self): NSS, libgcc_s, certificates, users, /tmp, ...);
-//! 5. configuration and paths that kept programs and code name ([`named`](self)).
+//! 5. paths that programs name: on their command lines, in their binaries,
+//!    in the configuration they read, in the app's code
+//!    ([`evidence`](self), [`named`](self)).
 //!
 //! [`Tracer`](tracer) holds one image's trace; a runtime sees it through the
 //! methods it offers (keep, keep a tree, trace a program, run a command,
@@ -18,6 +20,7 @@
 
 mod elf;
 mod essentials;
+mod evidence;
 mod ldcache;
 mod ldso;
 mod named;
@@ -84,9 +87,9 @@ impl TraceError {
                 "name programs with --include-exe, paths with --include, or keep paths with --keep"
                     .into(),
             ),
-            TraceError::Entrypoint { .. } => Some(
-                "trace another command with --entrypoint/--cmd, or keep paths with --keep".into(),
-            ),
+            TraceError::Entrypoint { name, .. } => Some(format!(
+                "keep it as it is with --include {name}, trace another command with --entrypoint/--cmd, or keep paths with --keep"
+            )),
             TraceError::Glob(_) => None,
         }
     }
@@ -121,7 +124,13 @@ pub fn trace_image(
         rt.finish(&mut t);
     }
     t.runtime_libraries();
-    t.essentials();
     t.named_configuration();
+    t.binary_evidence();
+    t.essentials();
+    // What the essentials brought in (OpenSSL's engines, NSS modules) names paths too.
+    t.binary_evidence();
     Ok(t.finish())
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use super::elf::ElfInfo;
 use super::tracer::Tracer;
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
@@ -16,9 +15,9 @@ impl Tracer<'_> {
     /// Configuration a program names: an absolute `/etc/...` path compiled
     /// into a traced program (nginx's `/etc/nginx/nginx.conf`) keeps that
     /// program's whole `/etc/NAME` directory, since configuration includes its
-    /// siblings; then absolute paths written in those files (a web root, an
-    /// `include`) are kept too when they exist in the image and are not
-    /// system-wide directories.
+    /// siblings; then the absolute paths written in those files (a web root,
+    /// an `include`, a pid file to create) are named paths
+    /// ([`Tracer::keep_named`]).
     pub(in crate::trace) fn named_configuration(&mut self) {
         let mut config_dirs = BTreeSet::new();
         for prog in self.elf.programs.clone() {
@@ -61,21 +60,12 @@ impl Tracer<'_> {
                     continue; // not text
                 }
                 let text = String::from_utf8_lossy(&bytes).into_owned();
+                let why = Reason::NamedIn(f.clone());
                 for word in text.split(|c: char| c.is_whitespace() || "\"';=,()".contains(c)) {
-                    let path = word.split('*').next().unwrap_or("").trim_end_matches('/');
-                    if !path.starts_with('/')
-                        || path.split('/').filter(|c| !c.is_empty()).count() < 2
-                        || is_system_dir_str(path)
-                    {
-                        continue;
-                    }
-                    let (Some(real), Ok(named)) = (self.real(path), ImagePath::parse(path)) else {
-                        continue;
-                    };
-                    if !self.is_kept(&real)
-                        && self.fs().descendants(&real).count() <= MAX_NAMED_TREE
-                    {
-                        self.keep_tree(&named, &format!("named in {f}"));
+                    // `include /etc/nginx/conf.d/*.conf`: the directory before the glob.
+                    let path = word.split('*').next().unwrap_or("");
+                    if path.starts_with('/') && path.len() > 1 {
+                        self.keep_named(path.trim_end_matches('/'), &why);
                     }
                 }
             }
@@ -84,8 +74,8 @@ impl Tracer<'_> {
 
     /// Absolute paths an app's own code names as string literals
     /// (`open("/data/seed.json")`, `F = "/opt/features"`) or a script passes
-    /// as arguments: kept when they exist and are not system-wide
-    /// directories; an executable among them is traced as a program.
+    /// as arguments, kept as named paths ([`Tracer::keep_named`]); the
+    /// top-level hierarchies say nothing about what an app needs.
     pub(in crate::trace) fn keep_named_paths<'t>(
         &mut self,
         words: impl Iterator<Item = &'t str>,
@@ -96,33 +86,17 @@ impl Tracer<'_> {
             "/", "/etc", "/usr", "/var", "/opt", "/home", "/root", "/srv", "/mnt", "/media",
             "/boot",
         ];
+        let why = Reason::runtime("named in", named_in);
         for word in words {
             let path = word.trim_end_matches('/');
             let path = if path.is_empty() { "/" } else { path };
             if !path.starts_with('/')
                 || path.contains(['$', '{', '%', '*', '\\'])
                 || HIERARCHIES.contains(&path)
-                || is_system_dir_str(path)
             {
                 continue;
             }
-            let Some(real) = self.real(path) else {
-                continue;
-            };
-            if self.is_kept(&real) {
-                continue;
-            }
-            let why = Reason::runtime("named in", named_in);
-            let executable = self
-                .fs()
-                .get(real.as_str())
-                .is_some_and(|n| n.is_executable_file());
-            if executable {
-                self.program(path, why);
-            } else if self.fs().descendants(&real).count() <= MAX_NAMED_TREE {
-                self.keep_links(path);
-                self.keep_tree_where(&real, &why, &|_| false);
-            }
+            self.keep_named(path, &why);
         }
     }
 
@@ -134,16 +108,8 @@ impl Tracer<'_> {
         real: &ImagePath,
         lib_prefix: &str,
     ) -> Vec<(ImagePath, String)> {
-        let mut objects = vec![real.clone()];
-        if let Some((_, bytes)) = self.fs().read(real.as_str()) {
-            if let Ok(Some(info)) = ElfInfo::parse(&bytes) {
-                for n in info.needed.iter().filter(|n| n.starts_with(lib_prefix)) {
-                    objects.extend(self.loader.find_library(n, &info));
-                }
-            }
-        }
         let mut out: Vec<(ImagePath, String)> = Vec::new();
-        for o in objects {
+        for o in self.runtime_objects(real, lib_prefix) {
             let Some((o_real, bytes)) = self.fs().read(o.as_str()) else {
                 continue;
             };
@@ -154,6 +120,28 @@ impl Tracer<'_> {
             }
         }
         out
+    }
+}
+
+impl Tracer<'_> {
+    /// An interpreter and the library of its own it links (`lib_prefix*`:
+    /// libperl, libpython, libnode), real paths.
+    fn runtime_objects(&self, real: &ImagePath, lib_prefix: &str) -> Vec<ImagePath> {
+        let mut objects = vec![real.clone()];
+        if let Some(info) = self.loader.elf_info(real) {
+            for n in info.needed.iter().filter(|n| n.starts_with(lib_prefix)) {
+                objects.extend(self.loader.find_library(n, &info));
+            }
+        }
+        objects
+    }
+
+    /// A runtime models what its interpreter and its own library load (see
+    /// [`Tracer::models`]).
+    pub(in crate::trace) fn models_runtime(&mut self, real: &ImagePath, lib_prefix: &str) {
+        for o in self.runtime_objects(real, lib_prefix) {
+            self.models(&o);
+        }
     }
 }
 

@@ -2,17 +2,31 @@
 //! or a script with its `#!` interpreter (itself a program, run with the
 //! script as its argument).
 
+use super::ldso::ElfError;
 use super::runtime::Invocation;
 use super::tracer::Tracer;
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 
+/// Why a program cannot be traced (kept as far as it goes, with a warning;
+/// an error for the entrypoint).
+#[derive(Debug, thiserror::Error)]
+pub(in crate::trace) enum Untraceable {
+    #[error("is not in the image")]
+    Missing,
+    #[error("cannot be read as ELF ({0})")]
+    Broken(#[source] ElfError),
+    #[error("is a script whose interpreter {0} is not in the image")]
+    NoInterpreter(String),
+}
+
 impl Tracer<'_> {
-    /// Keep a program (or library) at `abs` and everything it needs.
-    pub(in crate::trace) fn program(&mut self, abs: &str, reason: Reason) {
+    /// Keep a program (or library) at `abs` and everything it needs; what
+    /// kept it from being traced whole, if anything.
+    pub(in crate::trace) fn program(&mut self, abs: &str, reason: Reason) -> Option<Untraceable> {
         let Ok(Some(resolved)) = self.fs().resolve(abs, true) else {
             self.warn(format!("{abs} does not exist in the image"));
-            return;
+            return Some(Untraceable::Missing);
         };
         let real = resolved.real;
         match self.loader.trace(abs) {
@@ -34,13 +48,14 @@ impl Tracer<'_> {
                     }
                 }
                 self.elf.programs.insert(real);
+                None
             }
             Ok(None) => {
                 for l in resolved.links {
                     self.keep(&l, Reason::LinkTo(real.clone()));
                 }
                 self.keep(&real, reason);
-                self.shebang(&real);
+                self.shebang(&real)
             }
             Err(e) => {
                 for l in resolved.links {
@@ -48,18 +63,16 @@ impl Tracer<'_> {
                 }
                 self.keep(&real, reason);
                 self.warn(e.to_string());
+                Some(Untraceable::Broken(e))
             }
         }
     }
 
-    /// A script's `#!` interpreter is a program too (`#!/usr/bin/env NAME` goes through PATH).
-    fn shebang(&mut self, script: &ImagePath) {
-        let Some((_, bytes)) = self.fs().read(script.as_str()) else {
-            return;
-        };
-        let Some(line) = bytes.strip_prefix(b"#!") else {
-            return;
-        };
+    /// A script's `#!` interpreter is a program too (`#!/usr/bin/env NAME`
+    /// goes through PATH); a missing one is returned.
+    fn shebang(&mut self, script: &ImagePath) -> Option<Untraceable> {
+        let (_, bytes) = self.fs().read(script.as_str())?;
+        let line = bytes.strip_prefix(b"#!")?;
         let line = String::from_utf8_lossy(
             &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())],
         )
@@ -67,16 +80,34 @@ impl Tracer<'_> {
         // The kernel passes the rest of the line as one argument; `env -S`
         // and most interpreters split it again, so split it here.
         let mut argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        let Some(interp) = argv.first().cloned() else {
-            return;
-        };
+        let interp = argv.first().cloned()?;
         argv.push(script.to_string());
-        self.program(&interp, Reason::Shebang(script.clone()));
+        if self
+            .program(&interp, Reason::Shebang(script.clone()))
+            .is_some()
+        {
+            return Some(Untraceable::NoInterpreter(interp));
+        }
+        // `#!/usr/bin/env python3`: the interpreter is found through PATH.
+        let env_named = (interp.rsplit('/').next() == Some("env"))
+            .then(|| {
+                argv[1..argv.len() - 1]
+                    .iter()
+                    .find(|a| !a.starts_with('-') && !a.contains('='))
+                    .cloned()
+            })
+            .flatten();
         self.invoke(&Invocation {
             program: &interp,
             argv: &argv,
             what: &format!("the script {script}"),
         });
+        match env_named {
+            Some(name) if self.resolve_program(&name).is_none() => {
+                Some(Untraceable::NoInterpreter(name))
+            }
+            _ => None,
+        }
     }
 
     /// An executable ELF file: kept trees trace these (an app runs its

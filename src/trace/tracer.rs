@@ -32,16 +32,19 @@ pub(super) struct ElfEvidence {
     /// Sonames a runtime loads by path before anything needs them by name
     /// (the JVM's libjvm.so): ld.so matches later DT_NEEDED entries to them.
     pub preloaded: BTreeSet<String>,
+    /// Programs whose strings the binary evidence has read.
+    pub scanned: BTreeSet<ImagePath>,
 }
 
-/// Whether time zone data is needed, and which programs decide that themselves.
+/// What runtimes said about their own programs.
 #[derive(Default)]
-pub(super) struct ZoneEvidence {
+pub(super) struct RuntimeEvidence {
     /// A runtime says the app uses time zones (Python's `zoneinfo`).
-    pub wanted: bool,
-    /// Programs and trees whose runtime decides about time zones itself (a
-    /// Python interpreter names zoneinfo whether or not the app uses it).
-    pub decided: Vec<ImagePath>,
+    pub wants_time_zones: bool,
+    /// Programs, libraries and trees whose runtime models what they load:
+    /// the paths compiled into them are no evidence (a Python interpreter
+    /// names its whole standard library and zoneinfo, whatever the app uses).
+    pub modeled: Vec<ImagePath>,
 }
 
 pub(in crate::trace) struct Tracer<'a> {
@@ -52,7 +55,7 @@ pub(in crate::trace) struct Tracer<'a> {
     keep: KeepSet,
     warnings: Vec<String>,
     pub(super) elf: ElfEvidence,
-    pub(super) zones: ZoneEvidence,
+    pub(super) runtimes_said: RuntimeEvidence,
     /// Command lines already traced: scripts that call each other and
     /// repeated interpreters are done once.
     invoked: BTreeSet<(String, Vec<String>)>,
@@ -76,7 +79,7 @@ impl<'a> Tracer<'a> {
             keep: KeepSet::default(),
             warnings: Vec::new(),
             elf: ElfEvidence::default(),
-            zones: ZoneEvidence::default(),
+            runtimes_said: RuntimeEvidence::default(),
             invoked: BTreeSet::new(),
             depth: 0,
             runtimes,
@@ -111,6 +114,12 @@ impl<'a> Tracer<'a> {
                 .filter(|(p, _)| !p.is_root() && globs.is_match(p))
                 .map(|(p, _)| p.clone())
                 .collect();
+            if matched.is_empty() {
+                self.warn(format!(
+                    "--include {} matches nothing in the image",
+                    opts.include.join(" or ")
+                ));
+            }
             for p in matched {
                 let why = Reason::Glob(format!("--include {}", opts.include.join(" or ")));
                 if self.is_dir(&p) {
@@ -153,10 +162,20 @@ impl<'a> Tracer<'a> {
             self.warn(format!("{} program {name:?} {why}", c.what));
             return Ok(());
         };
-        self.program(
+        let problem = self.program(
             &prog,
             Reason::Root(format!("{} ({})", c.what, c.argv.join(" "))),
         );
+        // A broken entrypoint makes a broken image: say so, unless the user
+        // keeps it as it is with --include.
+        if let Some(problem) = problem.filter(|_| c.what == "entrypoint") {
+            if !self.included(&prog) {
+                return Err(TraceError::Entrypoint {
+                    name: prog,
+                    why: problem.to_string(),
+                });
+            }
+        }
         self.invoke(&Invocation {
             program: &prog,
             argv: &c.argv,
@@ -198,6 +217,20 @@ impl<'a> Tracer<'a> {
             rt.trace(inv, &real, self);
             self.depth -= 1;
         }
+        // After the runtime, whose reasons say more (`script run by`).
+        self.command_line_evidence(inv);
+    }
+
+    /// Whether `--include` names `abs` (or what it resolves to).
+    fn included(&self, abs: &str) -> bool {
+        let Ok(globs) = KeepGlobs::new("--include", &self.opts.include) else {
+            return false;
+        };
+        let named = ImagePath::parse(abs).ok();
+        named
+            .iter()
+            .chain(self.real(abs).iter())
+            .any(|p| globs.is_match(p))
     }
 
     // ---- the image as runtimes see it -------------------------------------
@@ -216,13 +249,21 @@ impl<'a> Tracer<'a> {
 
     /// The app uses time zones (Python imported `zoneinfo`): keep the data.
     pub(super) fn uses_time_zones(&mut self) {
-        self.zones.wanted = true;
+        self.runtimes_said.wants_time_zones = true;
     }
 
-    /// `path` (a program or a tree) belongs to a runtime that decides about
-    /// time zones itself: its naming `zoneinfo` is no evidence.
-    pub(super) fn decides_time_zones(&mut self, path: &ImagePath) {
-        self.zones.decided.push(path.clone());
+    /// `path` (a program, a library or a tree) belongs to a runtime that
+    /// models what it loads: the paths compiled into it (its library
+    /// directories, zoneinfo) are no evidence of what the app needs.
+    pub(super) fn models(&mut self, path: &ImagePath) {
+        self.runtimes_said.modeled.push(path.clone());
+    }
+
+    pub(super) fn is_modeled(&self, path: &ImagePath) -> bool {
+        self.runtimes_said
+            .modeled
+            .iter()
+            .any(|m| path.starts_with(m))
     }
 
     /// A runtime loads `soname` by path before anything needs it by name

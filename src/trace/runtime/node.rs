@@ -190,6 +190,7 @@ impl Runtime for Node {
     }
 
     fn trace(&self, _inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
+        t.models_runtime(real, "libnode");
         self.compiled_in_files(t, real, "libnode");
         let (script, preload, code) = node_args(_inv.argv);
         let wd = t.run().working_dir();

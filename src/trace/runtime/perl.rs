@@ -162,6 +162,7 @@ impl Runtime for Perl {
             inc.extend(use_lib_dirs(s));
         }
         // The @INC directories compiled into perl (or its libperl).
+        t.models_runtime(real, "libperl");
         inc.extend(
             t.compiled_paths(real, "libperl")
                 .into_iter()

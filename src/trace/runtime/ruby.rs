@@ -74,6 +74,7 @@ impl Runtime for Ruby {
             }
         }
         // Directories naming ruby compiled into the interpreter or libruby.
+        t.models_runtime(real, "libruby");
         dirs.extend(
             t.compiled_paths(real, "libruby")
                 .into_iter()

@@ -14,6 +14,11 @@ enum Tok {
     EndBranch,
     /// A `)` that closes no `(` or `$(`: the end of a `case` pattern.
     EndPattern,
+    /// `$(` or an opening backquote: a command substitution starts; the
+    /// command around it goes on after [`Tok::Close`].
+    Open,
+    /// The end of a command substitution.
+    Close,
 }
 
 /// Lines of here-document bodies removed (`<<EOF` ... `EOF`, `<<-'EOF'`).
@@ -77,9 +82,10 @@ struct Lexer {
     toks: Vec<Tok>,
     /// The word being read (`Some("")` after `""`: an empty word is a word).
     word: Option<String>,
-    /// Open `$(`, `(` and backquotes: the closer, and whether the opener was
-    /// inside double quotes.
-    stack: Vec<(char, bool)>,
+    /// Open `$(`, `(` and backquotes: the closer, whether the opener was
+    /// inside double quotes, and whether it is a command substitution (a
+    /// `(` subshell is not: its end ends a command).
+    stack: Vec<(char, bool, bool)>,
     in_double: bool,
 }
 
@@ -99,11 +105,12 @@ impl Lexer {
         self.chars.get(self.i + 1).copied()
     }
 
-    /// A command substitution opens: what follows is a new command.
-    fn open(&mut self, closer: char, in_double: bool) {
+    /// A command substitution (or a subshell) opens: what follows is a new command.
+    fn open(&mut self, closer: char, in_double: bool, substitution: bool) {
         self.flush();
-        self.toks.push(Tok::Sep);
-        self.stack.push((closer, in_double));
+        self.toks
+            .push(if substitution { Tok::Open } else { Tok::Sep });
+        self.stack.push((closer, in_double, substitution));
     }
 
     fn double_quoted(&mut self, c: char, next: Option<char>) {
@@ -116,12 +123,12 @@ impl Lexer {
                 }
             }
             '$' if next == Some('(') && self.peek2() != Some('(') => {
-                self.open(')', true);
+                self.open(')', true, true);
                 self.in_double = false;
                 self.i += 1;
             }
             '`' => {
-                self.open('`', true);
+                self.open('`', true, true);
                 self.in_double = false;
             }
             _ => self.push(c),
@@ -172,11 +179,11 @@ impl Lexer {
             }
             '$' if next == Some('(') && self.peek2() == Some('(') => self.arithmetic(),
             '$' if next == Some('(') => {
-                self.open(')', false);
+                self.open(')', false, true);
                 self.i += 1;
             }
             '$' if next == Some('{') => self.braced_variable(),
-            '(' => self.open(')', false),
+            '(' => self.open(')', false, false),
             ')' => self.close_paren(),
             '`' => self.backquote(),
             _ => self.push(c),
@@ -219,10 +226,11 @@ impl Lexer {
     fn close_paren(&mut self) {
         self.flush();
         match self.stack.last() {
-            Some(&(')', d)) => {
+            Some(&(')', d, substitution)) => {
                 self.stack.pop();
                 self.in_double = d;
-                self.toks.push(Tok::Sep);
+                self.toks
+                    .push(if substitution { Tok::Close } else { Tok::Sep });
             }
             _ => self.toks.push(Tok::EndPattern),
         }
@@ -230,13 +238,13 @@ impl Lexer {
 
     /// A backquote opens a command substitution or closes the open one.
     fn backquote(&mut self) {
-        self.flush();
-        self.toks.push(Tok::Sep);
-        if let Some(&('`', d)) = self.stack.last() {
+        if let Some(&('`', d, _)) = self.stack.last() {
+            self.flush();
+            self.toks.push(Tok::Close);
             self.stack.pop();
             self.in_double = d;
         } else {
-            self.stack.push(('`', false));
+            self.open('`', false, true);
         }
     }
 }
@@ -258,8 +266,25 @@ pub fn simple_commands(script: &str) -> Vec<Vec<String>> {
     let mut case_depth = 0usize;
     // `for NAME in WORDS`: the list is no command.
     let mut in_for_list = false;
+    // The commands that command substitutions interrupted, to go on with.
+    let mut outer: Vec<(Option<Vec<String>>, bool, bool)> = Vec::new();
     for tok in lex(script) {
         match tok {
+            Tok::Open => {
+                outer.push((current.take(), expect_command, in_for_list));
+                expect_command = true;
+                in_for_list = false;
+                continue;
+            }
+            Tok::Close => {
+                out.extend(current.take());
+                if let Some((c, e, f)) = outer.pop() {
+                    (current, expect_command, in_for_list) = (c, e, f);
+                } else {
+                    expect_command = true;
+                }
+                continue;
+            }
             Tok::Sep => {
                 out.extend(current.take());
                 expect_command = true;
@@ -336,6 +361,10 @@ pub fn simple_commands(script: &str) -> Vec<Vec<String>> {
         }
     }
     out.extend(current);
+    // A substitution left open at the end of the text: its commands are in.
+    for (c, _, _) in outer {
+        out.extend(c);
+    }
     out
 }
 
@@ -402,20 +431,38 @@ exec python3 /app/report.py "$@"
                 vec!["set", "-e"],
                 vec!["log"],
                 vec!["echo", "$@"],
-                vec!["echo", "sed: "],
                 vec!["printf", "%s\\n", "$name"],
                 vec!["sed", "s/o/0/g"],
-                vec!["echo", "awk: "],
+                vec!["echo", "sed: "],
                 vec![
                     "awk",
                     "!/^#/ && $2 > m { m = $2; k = $1 } END { print k, m }",
                     "/app/data.txt"
                 ],
+                vec!["echo", "awk: "],
                 vec!["date", "-u", "+%F"],
                 vec!["python3", "/app/report.py", "$@"],
             ]
         );
         assert_eq!(shell_functions(script), ["log"]);
+    }
+
+    #[test]
+    fn text_after_a_substitution_belongs_to_the_command_around_it() {
+        let script = "echo \"user: $(id -un) ($(id -u):$(id -g))\"\nprintf '%s %s\\n' \"$(id -un)\" 1\nx=`hostname` ls /\n";
+        assert_eq!(
+            simple_commands(script),
+            [
+                vec!["id", "-un"],
+                vec!["id", "-u"],
+                vec!["id", "-g"],
+                vec!["echo", "user: ", " (", ":", ")"],
+                vec!["id", "-un"],
+                vec!["printf", "%s %s\\n", "", "1"],
+                vec!["hostname"],
+                vec!["ls", "/"],
+            ]
+        );
     }
 
     #[test]

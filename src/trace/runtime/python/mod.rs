@@ -55,8 +55,8 @@ impl Runtime for Python {
         let Some(run) = Run::new(inv, real, t) else {
             return;
         };
-        t.decides_time_zones(real);
-        t.decides_time_zones(&run.stdlib);
+        t.models_runtime(real, "libpython");
+        t.models(&run.stdlib);
 
         // Modules imported by name, and what names them (`None`: the command line).
         let mut roots: Vec<(String, Option<ImagePath>)> = Vec::new();
