@@ -108,6 +108,14 @@ impl LayerBuilder {
         self.file(&format!("{dir}/.wh..wh..opq"), b"")
     }
 
+    /// A copy of the layer built so far, to trace it several ways.
+    pub fn clone_layer(&self) -> LayerBuilder {
+        let mut tar = tar::Builder::new(Vec::new());
+        let bytes = self.tar.get_ref().clone();
+        std::io::Write::write_all(tar.get_mut(), &bytes).unwrap();
+        LayerBuilder { tar }
+    }
+
     pub fn bytes(self) -> Vec<u8> {
         self.tar.into_inner().unwrap()
     }

@@ -26,8 +26,11 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// every shared library as ld.so would find it in the image, NSS modules and
 /// libgcc_s for glibc; what interpreters load: the commands of shell scripts,
 /// Python's standard library and the packages the app's imports reach
-/// (virtualenvs included), a Node.js app's production dependencies, a Java
-/// runtime and the app's jars, Perl's and Ruby's library paths; the paths
+/// (virtualenvs and `pip install --user` included; the app module gunicorn,
+/// uvicorn, flask, celery or Django's settings name), a Node.js app's
+/// production dependencies (the scripts `npm start`, `yarn X` or `node --run X`
+/// run, with the package manager; Next.js builds), a Java runtime and the
+/// app's jars, Perl's and Ruby's library paths; the paths
 /// programs name (on their command lines, as strings in their binaries, in
 /// the configuration they read, in the app's code: a named file or tree is
 /// kept, a named path missing from the image keeps its directory); VOLUME

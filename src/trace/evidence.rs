@@ -25,7 +25,7 @@
 
 use std::collections::BTreeSet;
 
-use super::named::{is_system_dir, MAX_NAMED_TREE};
+use super::named::{is_shared_dir, MAX_NAMED_TREE};
 use super::runtime::Invocation;
 use super::tracer::Tracer;
 use crate::image_path::ImagePath;
@@ -52,30 +52,6 @@ const DECIDED_ELSEWHERE: &[&str] = &[
     "/sys",
     "/dev",
 ];
-
-/// Directories every program shares: naming one says nothing about what a
-/// program needs below it (the system directories, plus the top-level
-/// hierarchies and the documentation trees).
-fn is_shared_dir(path: &ImagePath) -> bool {
-    const SHARED: &[&str] = &[
-        "/",
-        "/usr",
-        "/etc",
-        "/var",
-        "/opt",
-        "/home",
-        "/root",
-        "/srv",
-        "/mnt",
-        "/media",
-        "/boot",
-        "/usr/games",
-        "/usr/share/doc",
-        "/usr/share/man",
-        "/usr/share/info",
-    ];
-    is_system_dir(path) || SHARED.contains(&path.to_string().as_str())
-}
 
 /// The C library and the dynamic loader name the system's own files (NSS,
 /// gconv, locales, time zones); the essentials model what they load.

@@ -96,6 +96,13 @@ impl Tracer<'_> {
             {
                 continue;
             }
+            // Code that names a directory it is itself in (a bundle's
+            // build-time project root, `/app`) names where it lives, not
+            // what it reads: the directory, not its tree.
+            if let Some(real) = self.real(path).filter(|r| named_in.starts_with(r)) {
+                self.keep(&real, why.clone());
+                continue;
+            }
             self.keep_named(path, &why);
         }
     }
@@ -149,6 +156,30 @@ impl Tracer<'_> {
 /// (`/usr/lib`, `/var/lib`) says nothing about what a program needs.
 pub(in crate::trace) fn is_system_dir(path: &ImagePath) -> bool {
     is_system_dir_str(&path.to_string())
+}
+
+/// Directories every program shares: naming one says nothing about what a
+/// program needs below it (the system directories, plus the top-level
+/// hierarchies and the documentation trees).
+pub(in crate::trace) fn is_shared_dir(path: &ImagePath) -> bool {
+    const SHARED: &[&str] = &[
+        "/",
+        "/usr",
+        "/etc",
+        "/var",
+        "/opt",
+        "/home",
+        "/root",
+        "/srv",
+        "/mnt",
+        "/media",
+        "/boot",
+        "/usr/games",
+        "/usr/share/doc",
+        "/usr/share/man",
+        "/usr/share/info",
+    ];
+    is_system_dir(path) || SHARED.contains(&path.to_string().as_str())
 }
 
 /// [`is_system_dir`] for an absolute path as written (`/usr/lib`).

@@ -21,9 +21,35 @@ pub(in crate::trace) enum Untraceable {
 }
 
 impl Tracer<'_> {
-    /// Keep a program (or library) at `abs` and everything it needs; what
-    /// kept it from being traced whole, if anything.
+    /// Keep a program (or library) at `abs` and everything it needs, and for
+    /// a script what its interpreter loads running it (without arguments:
+    /// a script that some code names, not a command); what kept it from
+    /// being traced whole, if anything.
     pub(in crate::trace) fn program(&mut self, abs: &str, reason: Reason) -> Option<Untraceable> {
+        let problem = self.keep_program(abs, reason);
+        if problem.is_none() {
+            if let Some(real) = self.real(abs) {
+                if self.shebang_line(&real).is_some() {
+                    let script = real.to_string();
+                    self.invoke(&Invocation {
+                        program: &script,
+                        argv: std::slice::from_ref(&script),
+                        what: &format!("the script {script}"),
+                    });
+                }
+            }
+        }
+        problem
+    }
+
+    /// Keep a program and what it needs, a script with its `#!`
+    /// interpreter, without running it: the caller runs it with its command
+    /// line ([`Tracer::invoke`]).
+    pub(in crate::trace) fn keep_program(
+        &mut self,
+        abs: &str,
+        reason: Reason,
+    ) -> Option<Untraceable> {
         let Ok(Some(resolved)) = self.fs().resolve(abs, true) else {
             self.warn(format!("{abs} does not exist in the image"));
             return Some(Untraceable::Missing);
@@ -55,7 +81,7 @@ impl Tracer<'_> {
                     self.keep(&l, Reason::LinkTo(real.clone()));
                 }
                 self.keep(&real, reason);
-                self.shebang(&real)
+                self.keep_interpreter(&real)
             }
             Err(e) => {
                 for l in resolved.links {
@@ -68,46 +94,46 @@ impl Tracer<'_> {
         }
     }
 
-    /// A script's `#!` interpreter is a program too (`#!/usr/bin/env NAME`
-    /// goes through PATH); a missing one is returned.
-    fn shebang(&mut self, script: &ImagePath) -> Option<Untraceable> {
-        let (_, bytes) = self.fs().read(script.as_str())?;
-        let line = bytes.strip_prefix(b"#!")?;
+    /// A script's `#!` line, split into words (the kernel passes the rest of
+    /// the line as one argument; `env -S` and most interpreters split it
+    /// again, so it is split here).
+    pub(in crate::trace) fn shebang_line(&self, script: &ImagePath) -> Option<Vec<String>> {
+        let node = self.fs().get(script.as_str())?;
+        let mut head = [0u8; 256];
+        let mut r = self.fs().open(node)?;
+        let n = std::io::Read::read(&mut r, &mut head).ok()?;
+        let line = head[..n].strip_prefix(b"#!")?;
         let line = String::from_utf8_lossy(
             &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())],
         )
         .into_owned();
-        // The kernel passes the rest of the line as one argument; `env -S`
-        // and most interpreters split it again, so split it here.
-        let mut argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        let interp = argv.first().cloned()?;
-        argv.push(script.to_string());
+        let argv: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        (!argv.is_empty()).then_some(argv)
+    }
+
+    /// A script's `#!` interpreter is a program too (`#!/usr/bin/env NAME`
+    /// goes through PATH); a missing one is returned.
+    fn keep_interpreter(&mut self, script: &ImagePath) -> Option<Untraceable> {
+        let argv = self.shebang_line(script)?;
+        let interp = argv[0].clone();
         if self
-            .program(&interp, Reason::Shebang(script.clone()))
+            .keep_program(&interp, Reason::Shebang(script.clone()))
             .is_some()
         {
             return Some(Untraceable::NoInterpreter(interp));
         }
         // `#!/usr/bin/env python3`: the interpreter is found through PATH.
-        let env_named = (interp.rsplit('/').next() == Some("env"))
-            .then(|| {
-                argv[1..argv.len() - 1]
-                    .iter()
-                    .find(|a| !a.starts_with('-') && !a.contains('='))
-                    .cloned()
-            })
-            .flatten();
-        self.invoke(&Invocation {
-            program: &interp,
-            argv: &argv,
-            what: &format!("the script {script}"),
-        });
-        match env_named {
-            Some(name) if self.resolve_program(&name).is_none() => {
-                Some(Untraceable::NoInterpreter(name))
+        if interp.rsplit('/').next() == Some("env") {
+            let named = argv[1..]
+                .iter()
+                .find(|a| !a.starts_with('-') && !a.contains('='));
+            if let Some(name) = named {
+                if self.resolve_program(name).is_none() {
+                    return Some(Untraceable::NoInterpreter(name.clone()));
+                }
             }
-            _ => None,
         }
+        None
     }
 
     /// An executable ELF file: kept trees trace these (an app runs its

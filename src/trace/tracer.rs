@@ -162,7 +162,7 @@ impl<'a> Tracer<'a> {
             self.warn(format!("{} program {name:?} {why}", c.what));
             return Ok(());
         };
-        let problem = self.program(
+        let problem = self.keep_program(
             &prog,
             Reason::Root(format!("{} ({})", c.what, c.argv.join(" "))),
         );
@@ -216,6 +216,19 @@ impl<'a> Tracer<'a> {
             self.depth += 1;
             rt.trace(inv, &real, self);
             self.depth -= 1;
+        } else if let Some(mut line) = self.shebang_line(&real) {
+            // A script no runtime claims by its name: its interpreter runs
+            // it with the command's arguments, as the kernel does (the same
+            // run, so no deeper).
+            let script = real.to_string();
+            line.push(script.clone());
+            line.extend(inv.argv.iter().skip(1).cloned());
+            let interp = line[0].clone();
+            self.invoke(&Invocation {
+                program: &interp,
+                argv: &line,
+                what: &format!("the script {script}"),
+            });
         }
         // After the runtime, whose reasons say more (`script run by`).
         self.command_line_evidence(inv);
@@ -231,6 +244,30 @@ impl<'a> Tracer<'a> {
             .iter()
             .chain(self.real(abs).iter())
             .any(|p| globs.is_match(p))
+    }
+
+    /// Run `f` as a program started in `working_dir` with `path_first`
+    /// before the image's PATH would see the image (npm runs a package's
+    /// scripts in the package's directory with `node_modules/.bin` first).
+    pub(super) fn in_env(
+        &mut self,
+        working_dir: &ImagePath,
+        path_first: &[String],
+        f: impl FnOnce(&mut Self),
+    ) {
+        let saved = self.run.clone();
+        self.run.working_dir = working_dir.to_string();
+        if !path_first.is_empty() {
+            let path = format!(
+                "PATH={}:{}",
+                path_first.join(":"),
+                saved.path_dirs().join(":")
+            );
+            self.run.env.retain(|e| !e.starts_with("PATH="));
+            self.run.env.push(path);
+        }
+        f(self);
+        self.run = saved;
     }
 
     // ---- the image as runtimes see it -------------------------------------

@@ -3,7 +3,7 @@
 //! as programs (runtimes dlopen them, apps run their helpers), and symlinks
 //! keep what they point to.
 
-use super::named::is_system_dir;
+use super::named::{is_shared_dir, is_system_dir};
 use super::program::is_shared_object;
 use super::tracer::Tracer;
 use crate::image_path::ImagePath;
@@ -85,8 +85,11 @@ impl Tracer<'_> {
                 } else {
                     self.keep(&target, Reason::LinkTo(p.clone()));
                 }
-            } else if !target.is_root() && !self.is_kept(&target) {
-                // (A link to `/` keeps no tree: that would be the whole image.)
+            } else if is_shared_dir(&target) {
+                // A link to `/`, `/usr/share/man`...: the directory, not the
+                // whole system's tree (npm links its man pages so).
+                self.keep(&target, Reason::LinkTo(p.clone()));
+            } else if !self.is_kept(&target) {
                 // Marked now, so a directory is queued once.
                 self.keep(&target, why.clone());
                 more.push(target);

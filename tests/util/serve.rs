@@ -198,3 +198,40 @@ pub fn http(
         body: body.to_string(),
     })
 }
+
+/// What one request got: `"METHOD path"` (a POST may name its body too),
+/// then the status and body.
+pub type Exchange = (String, Response);
+
+/// The response to `"METHOD path"`.
+pub fn answer<'a>(exchanges: &'a [Exchange], what: &str) -> &'a Response {
+    &exchanges
+        .iter()
+        .find(|(w, _)| w == what)
+        .unwrap_or_else(|| panic!("no request {what}"))
+        .1
+}
+
+/// Require a status and some fragments of the body.
+pub fn expect(exchanges: &[Exchange], what: &str, status: u16, fragments: &[&str]) {
+    let r = answer(exchanges, what);
+    assert_eq!(r.status, status, "{what}: {r:?}");
+    for f in fragments {
+        assert!(r.body.contains(f), "{what}: no {f:?} in\n{}", r.body);
+    }
+}
+
+/// Fat and slim answered every request alike; on a difference, show the
+/// first differing exchange and the slim container's logs.
+pub fn assert_same_exchanges(name: &str, fat: &[Exchange], slim: &[Exchange], slim_logs: &str) {
+    for (f, s) in fat.iter().zip(slim) {
+        assert!(
+            f == s,
+            "{name}: `{}` differs\nfat:  {:?}\nslim: {:?}\nslim container logs:\n{slim_logs}",
+            f.0,
+            f.1,
+            s.1
+        );
+    }
+    assert_eq!(fat.len(), slim.len());
+}

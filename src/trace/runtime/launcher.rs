@@ -35,7 +35,7 @@ impl Runtime for Launcher {
         let Some(cmd) = argv.first() else { return };
         match t.resolve_program(cmd) {
             Some(p) => {
-                t.program(
+                t.keep_program(
                     &p,
                     Reason::runtime(format!("run by {name}, started by"), &inv.program_path()),
                 );

@@ -19,6 +19,7 @@ mod node;
 mod perl;
 mod python;
 mod ruby;
+mod scripts;
 mod shell;
 mod shell_syntax;
 
@@ -71,6 +72,7 @@ pub(in crate::trace) fn all() -> Vec<Box<dyn Runtime>> {
         Box::new(java::Java::default()),
         Box::new(perl::Perl::default()),
         Box::new(ruby::Ruby::default()),
+        Box::new(scripts::PackageScripts),
         Box::new(launcher::Launcher),
     ]
 }
@@ -99,5 +101,7 @@ fn attached_or_next<'a>(attached: &str, rest: &mut impl Iterator<Item = &'a Stri
     }
 }
 
+#[cfg(test)]
+mod apps_tests;
 #[cfg(test)]
 mod tests;

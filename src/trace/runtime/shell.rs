@@ -121,7 +121,7 @@ impl Shell {
             }
             match t.resolve_program(word) {
                 Some(p) => {
-                    t.program(&p, why);
+                    t.keep_program(&p, why);
                     t.invoke(&Invocation {
                         program: &p,
                         argv: &argv,

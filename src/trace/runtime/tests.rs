@@ -16,7 +16,7 @@ use crate::trace::tracer::test_config;
 use crate::trace::{trace_image, TraceOptions};
 
 /// Trace a one-layer image; returns the keep set and the warnings.
-fn trace(
+pub(super) fn trace(
     layer: LayerBuilder,
     config: serde_json::Value,
     opts: TraceOptions,
@@ -27,17 +27,17 @@ fn trace(
     (traced.keep, traced.warnings)
 }
 
-fn exe(l: LayerBuilder, path: &str, data: &[u8]) -> LayerBuilder {
+pub(super) fn exe(l: LayerBuilder, path: &str, data: &[u8]) -> LayerBuilder {
     l.file_with(path, data, 0o755, 0, 0)
 }
 
-fn assert_kept(keep: &KeepSet, paths: &[&str]) {
+pub(super) fn assert_kept(keep: &KeepSet, paths: &[&str]) {
     for p in paths {
         assert!(keep.contains(p), "{p} should be kept");
     }
 }
 
-fn assert_dropped(keep: &KeepSet, paths: &[&str]) {
+pub(super) fn assert_dropped(keep: &KeepSet, paths: &[&str]) {
     for p in paths {
         assert!(
             !keep.contains(p),
@@ -48,7 +48,7 @@ fn assert_dropped(keep: &KeepSet, paths: &[&str]) {
 }
 
 /// A Debian-like python3.11 with a small standard library.
-fn python_base() -> LayerBuilder {
+pub(super) fn python_base() -> LayerBuilder {
     let l = exe(
         LayerBuilder::new(),
         "usr/bin/python3.11",
@@ -73,7 +73,7 @@ fn python_base() -> LayerBuilder {
         )
 }
 
-fn site_package(
+pub(super) fn site_package(
     l: LayerBuilder,
     site: &str,
     dist: &str,

@@ -17,6 +17,8 @@ pub(in crate::trace::runtime) struct PythonArgs {
     pub no_user_site: bool,
     /// `-S`: no site directories at all.
     pub no_site: bool,
+    /// The arguments after the script, `-m module` or `-c code`.
+    pub rest: Vec<String>,
 }
 
 impl PythonArgs {
@@ -28,6 +30,7 @@ impl PythonArgs {
                 if a != "-" {
                     out.script = Some(a.clone());
                 }
+                out.rest = args.by_ref().cloned().collect();
                 break;
             }
             if a.starts_with("--") {
@@ -59,6 +62,7 @@ impl PythonArgs {
                 }
             }
             if out.code.is_some() || out.module.is_some() {
+                out.rest = args.by_ref().cloned().collect();
                 break;
             }
         }

@@ -9,6 +9,7 @@
 //! `lib/pythonX.Y/os.py`; a `pyvenv.cfg` next to the invoked executable or one
 //! directory up makes a virtual environment.
 
+mod apps;
 mod args;
 mod imports;
 mod site;
@@ -32,6 +33,32 @@ pub(super) struct Python {
     imports: RefCell<BTreeSet<String>>,
     /// Standard libraries kept, with the optional parts in use then.
     stdlibs: RefCell<BTreeSet<(ImagePath, Vec<String>)>>,
+}
+
+/// Why a module is imported: a file imports it, or something names it.
+#[derive(Clone, Debug)]
+pub(super) enum Origin {
+    /// `python -c`/`-m`, or what site.py imports by name.
+    CommandLine,
+    /// A source file imports it (or a distribution's metadata names it).
+    File(ImagePath),
+    /// An app server's argument, a settings module: `gunicorn's argument app:app`.
+    Named(String),
+}
+
+impl Origin {
+    fn reason(&self, run: &Run) -> Reason {
+        match self {
+            Origin::CommandLine => Reason::runtime("imported (by name) by", &run.stdlib),
+            Origin::File(f) if f.as_str().ends_with("-info") => {
+                Reason::runtime("part of the installed distribution", f)
+            }
+            Origin::File(f) => Reason::runtime("imported by", f),
+            Origin::Named(what) => {
+                Reason::runtime(format!("module named by {what}, run by"), run.real)
+            }
+        }
+    }
 }
 
 /// One interpreter run: where its standard library is, and what it reads.
@@ -58,9 +85,11 @@ impl Runtime for Python {
         t.models_runtime(real, "libpython");
         t.models(&run.stdlib);
 
-        // Modules imported by name, and what names them (`None`: the command line).
-        let mut roots: Vec<(String, Option<ImagePath>)> = Vec::new();
-        let mut sources = run.app_code(t, &mut roots);
+        // Modules imported by name, and what names them.
+        let mut roots: Vec<(String, Origin)> = Vec::new();
+        let mut sources = run.launched_app(t, &mut roots);
+        sources.extend(run.app_code(t, &mut roots));
+        run.django_settings(t, &mut roots, &mut sources);
         let site_dirs = if run.args.no_site {
             Vec::new()
         } else {
@@ -68,8 +97,8 @@ impl Runtime for Python {
         };
         let site = site::Site::index(t, &site_dirs);
         // site.py imports these by name when they exist anywhere on sys.path.
-        roots.push(("sitecustomize".into(), None));
-        roots.push(("usercustomize".into(), None));
+        roots.push(("sitecustomize".into(), Origin::CommandLine));
+        roots.push(("usercustomize".into(), Origin::CommandLine));
         run.path_files(t, &site, &mut roots, &mut sources);
         for d in &site_dirs {
             t.keep(d, Reason::runtime("site directory of", real));
@@ -88,7 +117,7 @@ impl Runtime for Python {
                 t.keep_named_paths(absolute_literals(&text), file);
             }
         }
-        let imported = site.import_graph(t, roots, sources, &run.stdlib);
+        let imported = site.import_graph(t, roots, sources, &run);
         self.imports.borrow_mut().extend(imported);
         self.keep_stdlib(t, &run);
         if self.imports.borrow().contains("zoneinfo") {
@@ -143,11 +172,7 @@ impl<'i> Run<'i> {
     /// The app's code: the script and its directory (or the WorkingDir for
     /// `-m`/`-c`), PYTHONPATH; the modules `-m`/`-c` import go on `roots`.
     /// Returns the Python sources found there.
-    fn app_code(
-        &self,
-        t: &mut Tracer,
-        roots: &mut Vec<(String, Option<ImagePath>)>,
-    ) -> Vec<ImagePath> {
+    fn app_code(&self, t: &mut Tracer, roots: &mut Vec<(String, Origin)>) -> Vec<ImagePath> {
         let mut app_dirs: Vec<ImagePath> = Vec::new();
         let mut sources: Vec<ImagePath> = Vec::new();
         let script = self.args.script.as_ref().and_then(|s| {
@@ -175,7 +200,7 @@ impl<'i> Run<'i> {
         .into_iter()
         .flatten()
         {
-            roots.extend(imports(&code).into_iter().map(|n| (n, None)));
+            roots.extend(imports(&code).into_iter().map(|n| (n, Origin::CommandLine)));
         }
         if let Some(pp) = self.env(t, "PYTHONPATH").map(str::to_string) {
             for d in pp.split(':').filter(|d| !d.is_empty()) {
@@ -195,13 +220,107 @@ impl<'i> Run<'i> {
         sources
     }
 
+    /// An app server (or task runner, or `flask`) imports the app by a name
+    /// in its arguments from directories it puts on sys.path: keep those
+    /// directories as app code, the module files first (so the report says
+    /// which argument named them), read its configuration files, and import
+    /// what it names. Returns the Python sources found.
+    fn launched_app(&self, t: &mut Tracer, roots: &mut Vec<(String, Origin)>) -> Vec<ImagePath> {
+        let name = match (&self.args.module, &self.args.script) {
+            (Some(m), _) => m.split('.').next().unwrap_or(m).to_string(),
+            (None, Some(s)) => s.rsplit('/').next().unwrap_or(s).to_string(),
+            _ => return Vec::new(),
+        };
+        let env = |k: &str| t.run().env_var(k).map(str::to_string);
+        let Some(launch) = apps::launch(&name, &self.args.rest, &env) else {
+            return Vec::new();
+        };
+        let dirs: Vec<ImagePath> = launch
+            .dirs
+            .iter()
+            .filter_map(|d| t.real(&t.absolute(d)))
+            .collect();
+        let why = Reason::runtime(
+            format!("module named by {}, run by", launch.what),
+            self.real,
+        );
+        for module in &launch.modules {
+            for file in module_files(t, &dirs, module) {
+                t.keep(&file, why.clone());
+            }
+            let top = module.split('.').next().unwrap_or(module).to_string();
+            roots.push((top, Origin::Named(launch.what.clone())));
+        }
+        let mut sources = Vec::new();
+        let why_config = Reason::runtime(format!("configuration of {name}, run by"), self.real);
+        for f in &launch.files {
+            if let Some(r) = t.real(&t.absolute(f)).filter(|r| t.is_file(r)) {
+                t.keep(&r, why_config.clone());
+                sources.push(r);
+            }
+        }
+        let why_dir = Reason::runtime(format!("on sys.path of {name}, run by"), self.real);
+        for d in &dirs {
+            if t.keep_app_dir(d, &why_dir, &|_| false) {
+                sources.extend(python_files(t, d));
+            }
+        }
+        sources
+    }
+
+    /// A Django project: the settings module (DJANGO_SETTINGS_MODULE in Env,
+    /// or the one the app's code sets as the default) names, as strings, the
+    /// installed apps, middleware, URL configuration, template and database
+    /// backends it imports by name.
+    fn django_settings(
+        &self,
+        t: &mut Tracer,
+        roots: &mut Vec<(String, Origin)>,
+        sources: &mut Vec<ImagePath>,
+    ) {
+        let named = t
+            .run()
+            .env_var("DJANGO_SETTINGS_MODULE")
+            .map(str::to_string)
+            .or_else(|| {
+                sources
+                    .iter()
+                    .filter_map(|f| t.read_text(f.as_str()))
+                    .find_map(|text| apps::django_settings_in(&text))
+            });
+        let Some(module) = named else {
+            return;
+        };
+        let dirs: Vec<ImagePath> = sources.iter().map(|s| s.parent()).collect();
+        let mut files = module_files(t, &dirs, &module);
+        files.dedup();
+        for file in files {
+            let Some(text) = t.read_text(file.as_str()) else {
+                continue;
+            };
+            let what = format!("the Django settings {module}");
+            t.keep(
+                &file,
+                Reason::runtime(
+                    format!("{what} named by DJANGO_SETTINGS_MODULE, run by"),
+                    self.real,
+                ),
+            );
+            for m in apps::module_strings(&text) {
+                let top = m.split('.').next().unwrap_or(&m).to_string();
+                roots.push((top, Origin::Named(what.clone())));
+            }
+            sources.push(file);
+        }
+    }
+
     /// `.pth` files: kept, their `import` lines are roots, their directory
     /// lines are kept trees whose sources count as app code.
     fn path_files(
         &self,
         t: &mut Tracer,
         site: &site::Site,
-        roots: &mut Vec<(String, Option<ImagePath>)>,
+        roots: &mut Vec<(String, Origin)>,
         sources: &mut Vec<ImagePath>,
     ) {
         for pth in &site.pth {
@@ -212,7 +331,11 @@ impl<'i> Run<'i> {
             for line in text.lines() {
                 let line = line.trim();
                 if line.starts_with("import ") || line.starts_with("import\t") {
-                    roots.extend(imports(line).into_iter().map(|n| (n, Some(pth.clone()))));
+                    roots.extend(
+                        imports(line)
+                            .into_iter()
+                            .map(|n| (n, Origin::File(pth.clone()))),
+                    );
                 } else if !line.is_empty() && !line.starts_with('#') {
                     let named = if line.starts_with('/') {
                         line.to_string()
@@ -227,6 +350,40 @@ impl<'i> Run<'i> {
             }
         }
     }
+}
+
+/// Where `module` (dotted) is in `dirs` (or their ancestors, for a
+/// settings module named from a subpackage): `a/b.py`, or the package's
+/// `a/b/__init__.py` with each parent package's `__init__.py`.
+fn module_files(t: &Tracer, dirs: &[ImagePath], module: &str) -> Vec<ImagePath> {
+    let rel = module.replace('.', "/");
+    let mut out = Vec::new();
+    for dir in dirs {
+        for base in std::iter::once(dir.clone()).chain(dir.ancestors()) {
+            let file = base.join(&format!("{rel}.py"));
+            let package = base.join(&format!("{rel}/__init__.py"));
+            let found = [file, package].into_iter().find(|f| t.is_file(f));
+            if let Some(f) = found {
+                // The parent packages' __init__.py run first.
+                let mut parts: Vec<&str> = rel.split('/').collect();
+                parts.pop();
+                let mut pkg = base.clone();
+                for p in parts {
+                    pkg = pkg.join(p);
+                    let init = pkg.join("__init__.py");
+                    if t.is_file(&init) {
+                        out.push(init);
+                    }
+                }
+                out.push(f);
+                return out;
+            }
+            if base.is_root() {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// The `.py` files below `dir` (or `dir` itself).

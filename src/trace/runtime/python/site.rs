@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::imports::imported_modules;
-use super::Run;
+use super::{Origin, Run};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 use crate::trace::tracer::Tracer;
@@ -111,10 +111,12 @@ impl Run<'_> {
                 && !self.args.no_user_site
                 && t.run().env_var("PYTHONNOUSERSITE").is_none();
             if user_site {
-                dirs.push(
-                    t.home_dir()
-                        .join(&format!(".local/lib/python{version}/site-packages")),
-                );
+                // PYTHONUSERBASE, else ~/.local (`pip install --user`).
+                let base = self
+                    .env(t, "PYTHONUSERBASE")
+                    .and_then(|b| ImagePath::parse(b).ok())
+                    .unwrap_or_else(|| t.home_dir().join(".local"));
+                dirs.push(base.join(&format!("lib/python{version}/site-packages")));
             }
         }
         let mut seen = BTreeSet::new();
@@ -173,14 +175,14 @@ impl Site {
 
     /// Keep what the app's imports reach, transitively through the packages
     /// kept and their declared requirements. `roots` are names imported by
-    /// the command line (`None`) or a `.pth` file. Returns every top-level
-    /// name imported.
+    /// name (by the command line, a `.pth` file, an app server's argument).
+    /// Returns every top-level name imported.
     pub(super) fn import_graph(
         &self,
         t: &mut Tracer,
-        roots: Vec<(String, Option<ImagePath>)>,
+        roots: Vec<(String, Origin)>,
         sources: Vec<ImagePath>,
-        stdlib: &ImagePath,
+        run: &Run,
     ) -> BTreeSet<String> {
         let mut by_top: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, d) in self.dists.iter().enumerate() {
@@ -189,7 +191,7 @@ impl Site {
             }
         }
         let mut imported = BTreeSet::new();
-        let mut wanted: Vec<(String, Option<ImagePath>)> = roots;
+        let mut wanted: Vec<(String, Origin)> = roots;
         let mut scanned: BTreeSet<ImagePath> = BTreeSet::new();
         let mut queue = sources;
         let mut kept_dists: BTreeSet<usize> = BTreeSet::new();
@@ -211,7 +213,7 @@ impl Site {
                     if parts.any(|c| c == "tests" || c == "test") {
                         tests_used.insert(top.clone());
                     }
-                    wanted.push((top, Some(file.clone())));
+                    wanted.push((top, Origin::File(file.clone())));
                 }
             }
             let Some((name, by)) = wanted.pop() else {
@@ -221,14 +223,8 @@ impl Site {
             if !kept_tops.insert(name.clone()) {
                 continue;
             }
-            let by_pth = by.as_ref().is_some_and(|b| b.as_str().ends_with(".pth"));
-            let reason = match &by {
-                None => Reason::runtime("imported (by name) by", stdlib),
-                Some(f) if f.as_str().ends_with("-info") => {
-                    Reason::runtime("part of the installed distribution", f)
-                }
-                Some(f) => Reason::runtime("imported by", f),
-            };
+            let by_pth = matches!(&by, Origin::File(f) if f.as_str().ends_with(".pth"));
+            let reason = by.reason(run);
             // A `.pth` import line (setuptools' `_distutils_hack`) needs that
             // module only, not the whole distribution shipping it.
             let dists = if by_pth {
@@ -249,7 +245,7 @@ impl Site {
                     paths.push((d.meta_dir.clone(), why_dist.clone()));
                     paths.extend(d.files.iter().map(|f| (f.clone(), why_dist.clone())));
                     for top in &d.tops {
-                        wanted.push((top.clone(), Some(d.meta_dir.clone())));
+                        wanted.push((top.clone(), Origin::File(d.meta_dir.clone())));
                     }
                     for r in &d.requires {
                         if let Some(&j) = self.by_name.get(r) {

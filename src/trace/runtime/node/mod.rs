@@ -12,157 +12,81 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+mod next;
+mod resolve;
+mod walk;
+
 use super::{absolute_literals, Invocation, Runtime};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 use crate::trace::program::is_shared_object;
 use crate::trace::tracer::Tracer;
+use resolve::{find_package, required_packages};
 
-/// Node's built-in modules: `require("fs")` names no file.
-const BUILTIN: &[&str] = &[
-    "assert",
-    "async_hooks",
-    "buffer",
-    "child_process",
-    "cluster",
-    "console",
-    "constants",
-    "crypto",
-    "dgram",
-    "diagnostics_channel",
-    "dns",
-    "domain",
-    "events",
-    "fs",
-    "http",
-    "http2",
-    "https",
-    "inspector",
-    "module",
-    "net",
-    "os",
-    "path",
-    "perf_hooks",
-    "process",
-    "punycode",
-    "querystring",
-    "readline",
-    "repl",
-    "stream",
-    "string_decoder",
-    "sys",
-    "timers",
-    "tls",
-    "trace_events",
-    "tty",
-    "url",
-    "util",
-    "v8",
-    "vm",
-    "wasi",
-    "worker_threads",
-    "zlib",
-];
-
-/// Global folders Node searches after node_modules (Debian adds its own).
-const GLOBAL_FOLDERS: &[&str] = &[
-    "usr/lib/node",
-    "usr/local/lib/node",
-    "usr/share/nodejs",
-    "usr/lib/nodejs",
-    "usr/lib/x86_64-linux-gnu/nodejs",
-    "usr/lib/aarch64-linux-gnu/nodejs",
-];
-
-/// The script and preloaded modules of a node command line.
-fn node_args(argv: &[String]) -> (Option<String>, Vec<String>, Vec<String>) {
-    let mut script = None;
-    let mut preload = Vec::new();
-    let mut code = Vec::new();
-    let mut args = argv.iter().skip(1);
-    while let Some(a) = args.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if a.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next().cloned());
-        match flag {
-            "-r" | "--require" | "--import" | "--loader" | "--experimental-loader" => {
-                preload.extend(value())
-            }
-            "-e" | "--eval" | "-p" | "--print" => code.extend(value()),
-            "--input-type"
-            | "--title"
-            | "--env-file"
-            | "--conditions"
-            | "-C"
-            | "--max-old-space-size" => {
-                if inline.is_none() {
-                    args.next();
-                }
-            }
-            "--" => {
-                script = args.next().cloned();
-                break;
-            }
-            f if f.starts_with('-') => {}
-            _ => {
-                script = Some(a.clone());
-                break;
-            }
-        }
-        if !code.is_empty() {
-            break;
-        }
-    }
-    (script, preload, code)
+/// A node command line: the script, preloaded modules, code given with
+/// `-e`/`-p`, the script's own arguments, and `--run SCRIPT` (a
+/// package.json script, as `npm run` runs it).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct NodeArgs {
+    pub script: Option<String>,
+    pub preload: Vec<String>,
+    pub code: Vec<String>,
+    pub rest: Vec<String>,
+    pub run: Option<String>,
 }
 
-/// Bare module names a JavaScript source requires or imports
-/// (`require("x")`, `import ... from "x"`, `import("x")`), scoped names
-/// whole (`@scope/pkg`), deep paths cut to the package (`lodash/fp` → `lodash`).
-pub(super) fn required_packages(source: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for pat in ["require(", "from ", "import(", "import "] {
-        for (i, _) in source.match_indices(pat) {
-            let rest = source[i + pat.len()..].trim_start();
-            let Some(q) = rest
-                .chars()
-                .next()
-                .filter(|c| matches!(c, '"' | '\'' | '`'))
-            else {
-                continue;
+impl NodeArgs {
+    pub fn parse(argv: &[String]) -> Self {
+        let mut out = NodeArgs::default();
+        let mut args = argv.iter().skip(1);
+        while let Some(a) = args.next() {
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if a.starts_with("--") => (f, Some(v.to_string())),
+                _ => (a.as_str(), None),
             };
-            let Some(end) = rest[1..].find(q) else {
-                continue;
-            };
-            let spec = &rest[1..1 + end];
-            if spec.starts_with('.')
-                || spec.starts_with('/')
-                || spec.starts_with("node:")
-                || spec.is_empty()
-            {
-                continue;
+            let mut value = || inline.clone().or_else(|| args.next().cloned());
+            match flag {
+                "-r" | "--require" | "--import" | "--loader" | "--experimental-loader" => {
+                    out.preload.extend(value())
+                }
+                "-e" | "--eval" | "-p" | "--print" => out.code.extend(value()),
+                "--run" => {
+                    out.run = value();
+                    out.rest = args.by_ref().cloned().collect();
+                    break;
+                }
+                "--input-type"
+                | "--title"
+                | "--env-file"
+                | "--conditions"
+                | "-C"
+                | "--max-old-space-size" => {
+                    if inline.is_none() {
+                        args.next();
+                    }
+                }
+                "--" => {
+                    out.script = args.next().cloned();
+                    out.rest = args.by_ref().cloned().collect();
+                    break;
+                }
+                f if f.starts_with('-') => {}
+                _ => {
+                    out.script = Some(a.clone());
+                    out.rest = args.by_ref().cloned().collect();
+                    break;
+                }
             }
-            let mut parts = spec.split('/');
-            let name = match parts.next() {
-                Some(s) if s.starts_with('@') => format!("{s}/{}", parts.next().unwrap_or("")),
-                Some(s) => s.to_string(),
-                None => continue,
-            };
-            let valid = name
-                .chars()
-                .all(|c| c.is_alphanumeric() || "@/._-".contains(c));
-            if valid && !BUILTIN.contains(&name.as_str()) {
-                out.insert(name);
+            if !out.code.is_empty() {
+                break;
             }
         }
+        out
     }
-    out
 }
 
 /// Production dependency names declared in a package.json.
-fn production_dependencies(pkg: &Value) -> Vec<String> {
+pub(in crate::trace::runtime) fn production_dependencies(pkg: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for field in ["dependencies", "optionalDependencies", "peerDependencies"] {
         if let Some(map) = pkg[field].as_object() {
@@ -189,10 +113,21 @@ impl Runtime for Node {
         base == "node" || base == "nodejs"
     }
 
-    fn trace(&self, _inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
+    fn trace(&self, inv: &Invocation, real: &ImagePath, t: &mut Tracer) {
         t.models_runtime(real, "libnode");
         self.compiled_in_files(t, real, "libnode");
-        let (script, preload, code) = node_args(_inv.argv);
+        let NodeArgs {
+            script,
+            preload,
+            code,
+            rest,
+            run,
+        } = NodeArgs::parse(inv.argv);
+        if let Some(name) = run {
+            // `node --run NAME`: a package.json script, as npm runs it.
+            super::scripts::run_package_script(t, inv, "node --run", &name, &rest);
+            return;
+        }
         let wd = t.run().working_dir();
         let mut requires: Vec<(String, ImagePath)> = Vec::new(); // (name, from dir)
         for p in preload {
@@ -208,6 +143,18 @@ impl Runtime for Node {
             requires.extend(required_packages(&c).into_iter().map(|n| (n, wd.clone())));
         }
         let entry = script.and_then(|s| node_entry(t, &t.absolute(&s), 0));
+        if let Some(e) = &entry {
+            if let Some(project) = next::start_project(t, e, &rest) {
+                t.keep(e, Reason::runtime("script run by", real));
+                next::trace_start(t, &project, e);
+                return;
+            }
+            if let Some(root) = next::standalone_root(t, e) {
+                t.keep(e, Reason::runtime("script run by", real));
+                next::trace_standalone(t, &root, real);
+                return;
+            }
+        }
         let app_root = match &entry {
             Some(e) => {
                 t.keep(e, Reason::runtime("script run by", real));
@@ -256,7 +203,7 @@ impl Runtime for Node {
                 requires.push((d, app_root.clone()));
             }
         }
-        dependencies(t, requires, &app_root);
+        dependencies(t, requires);
         npm_lockfile(t, &app_root);
     }
 }
@@ -296,18 +243,25 @@ fn package_root(t: &Tracer, entry: &ImagePath) -> ImagePath {
     entry.parent()
 }
 
-/// Keep each required package and, transitively, its production dependencies.
-fn dependencies(t: &mut Tracer, mut requires: Vec<(String, ImagePath)>, app_root: &ImagePath) {
+/// Keep each required package and, transitively, its production
+/// dependencies (`requires`: a name and the directory requiring it); a
+/// package missing from the image is reported unless the package that
+/// declares it makes it optional.
+pub(in crate::trace::runtime) fn dependencies(
+    t: &mut Tracer,
+    mut requires: Vec<(String, ImagePath)>,
+) {
     let mut seen = BTreeSet::new();
     while let Some((name, from)) = requires.pop() {
-        let Some(dir) = resolve_package(t, &name, &from) else {
-            if !is_optional(t, &name, app_root) {
+        let Some((dir, found_as)) = find_package(t, &name, &from) else {
+            if !is_optional(t, &name, &from) {
                 t.warn(format!(
                     "Node.js package {name:?} (required from {from}) is not installed in the image"
                 ));
             }
             continue;
         };
+        t.keep_links(&found_as);
         if !seen.insert(dir.clone()) {
             continue;
         }
@@ -319,6 +273,12 @@ fn dependencies(t: &mut Tracer, mut requires: Vec<(String, ImagePath)>, app_root
         if let Some(pkg) = t.read_json(&dir.join("package.json")) {
             for d in production_dependencies(&pkg) {
                 requires.push((d, dir.clone()));
+            }
+        } else if t.is_file(&dir) {
+            // A one-file package has no manifest: what it requires is what it needs.
+            let source = t.read_text(dir.as_str()).unwrap_or_default();
+            for d in resolve::required_packages(&source) {
+                requires.push((d, dir.parent()));
             }
         }
     }
@@ -360,41 +320,18 @@ fn node_entry(t: &mut Tracer, abs: &str, depth: usize) -> Option<ImagePath> {
     None
 }
 
-/// `require(name)` from `from_dir`: node_modules up the tree, then NODE_PATH and the global folders.
-fn resolve_package(t: &Tracer, name: &str, from_dir: &ImagePath) -> Option<ImagePath> {
-    let mut dir = Some(from_dir.clone());
-    while let Some(d) = dir {
-        // node_modules/node_modules is never searched.
-        if d.file_name() != "node_modules" {
-            if let Some(found) = t.real(d.join("node_modules").join(name).as_str()) {
-                if t.is_dir(&found) || t.is_file(&found) {
-                    return Some(found);
-                }
-            }
-        }
-        dir = (!d.is_root()).then(|| d.parent());
-    }
-    let node_path = t.run().env_var("NODE_PATH").unwrap_or("").to_string();
-    let home = t.home_dir();
-    node_path
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .chain([
-            home.join(".node_modules").to_string(),
-            home.join(".node_libraries").to_string(),
-        ])
-        .chain(GLOBAL_FOLDERS.iter().map(|s| format!("/{s}")))
-        .find_map(|d| t.real(&format!("{d}/{name}")))
-}
-
-/// Whether the app declares `name` optional (a missing one is no error).
-fn is_optional(t: &Tracer, name: &str, app_root: &ImagePath) -> bool {
-    t.read_json(&app_root.join("package.json"))
-        .is_some_and(|p| {
-            p["optionalDependencies"].get(name).is_some()
-                || p["peerDependenciesMeta"][name]["optional"] == true
-        })
+/// Whether the package at `dir` (or the nearest one above it) declares
+/// `name` optional, or only a peer it does not load itself: a missing one
+/// is no error.
+fn is_optional(t: &Tracer, name: &str, dir: &ImagePath) -> bool {
+    let pkg = std::iter::once(dir.clone())
+        .chain(dir.ancestors())
+        .find_map(|d| t.read_json(&d.join("package.json")));
+    pkg.is_some_and(|p| {
+        p["optionalDependencies"].get(name).is_some()
+            || p["peerDependenciesMeta"][name]["optional"] == true
+            || (p["peerDependencies"].get(name).is_some() && p["dependencies"].get(name).is_none())
+    })
 }
 
 /// Keep every package an npm lockfile (v2/v3) records as not dev-only.
