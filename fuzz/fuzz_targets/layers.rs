@@ -14,7 +14,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some(mut fs) = common::flatten(&layers) else {
         return;
     };
-    let paths: Vec<String> = fs.iter().map(|(p, _)| p.clone()).collect();
+    let paths: Vec<String> = fs.iter().map(|(p, _)| p.to_string()).collect();
     for p in &paths {
         let _ = fs.lookup(p, true);
     }
