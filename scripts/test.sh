@@ -27,7 +27,7 @@ done
 # The multi-platform fixture (an amd64 + arm64 index; arm64 built under qemu).
 echo "test: multiarch fixture -> $(bash scripts/multiarch-fixture.sh)"
 
-cargo nextest run --no-fail-fast "$@"
+cargo nextest run --workspace --no-fail-fast "$@"
 
 if [[ ${FUZZ_SECONDS:-20} != 0 ]]; then
     bash scripts/fuzz.sh
