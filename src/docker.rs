@@ -35,19 +35,11 @@ impl DockerError {
 /// Run `docker ARGS`, returning stdout; a failure becomes one line naming the
 /// engine's own message.
 pub fn run(args: &[&str]) -> Result<String, DockerError> {
-    let verb = args.first().copied().unwrap_or("").to_string();
-    let out = Command::new(docker_cli())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| DockerError::Spawn {
-            cli: docker_cli(),
-            verb: verb.clone(),
-            source,
-        })?;
-    if out.status.success() {
+    let out = output(args)?;
+    if out.code == Some(0) {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
+    let verb = args.first().copied().unwrap_or("").to_string();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let message = stderr
         .lines()
@@ -90,6 +82,34 @@ fn without_repeats(message: &str) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// What a docker command printed and how it ended, whatever that was: for
+/// `docker exec`, `docker logs` and `docker wait`, whose output is the
+/// container's own (a non-zero exit is an answer, not an engine failure).
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Run `docker ARGS` and return what it printed; only a CLI that cannot be
+/// started is an error.
+pub fn output(args: &[&str]) -> Result<Output, DockerError> {
+    let out = Command::new(docker_cli())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| DockerError::Spawn {
+            cli: docker_cli(),
+            verb: args.first().copied().unwrap_or("").to_string(),
+            source,
+        })?;
+    Ok(Output {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
 }
 
 /// Whether the engine answers (`docker version` reaches the server).

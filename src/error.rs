@@ -14,6 +14,7 @@ use crate::files::PathError;
 use crate::image_path::DotDot;
 use crate::keep::BadGlob;
 use crate::layer::LayerError;
+use crate::probe::ProbeError;
 use crate::reference::{ImageRef, RefError};
 use crate::registry::{BadCreds, RegistryError};
 use crate::report::ReportError;
@@ -21,6 +22,7 @@ use crate::rootfs::ApplyError;
 use crate::sink::SinkError;
 use crate::source::SourceError;
 use crate::trace::TraceError;
+use crate::verify::VerifyError;
 use crate::write::WriteError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -53,6 +55,10 @@ pub enum Error {
     Docker(#[from] DockerError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("--probe could not run the image")]
+    Probe(#[source] ProbeError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
 
     // Usage: what the command line asks cannot be done.
     #[error(transparent)]
@@ -71,6 +77,12 @@ pub enum Error {
     ExplainPath(#[from] DotDot),
     #[error("{target} is the source image: writing it would replace the image being read")]
     TargetIsSource { target: ImageRef },
+    #[error("{flag} runs images in the Docker engine, and {image} is not an engine image")]
+    NeedsEngine { flag: &'static str, image: ImageRef },
+    #[error("--verify runs the written image, and --dry-run writes none")]
+    VerifyDryRun,
+    #[error("--probe adds to what tracing keeps, and --keep turns tracing off")]
+    ProbeWithKeep,
     #[error("--report {}: its directory does not exist or is not writable", path.display())]
     ReportNotWritable {
         path: PathBuf,
@@ -89,6 +101,12 @@ impl Error {
             Error::Sink(e) => e.hint(),
             Error::Docker(e) => e.hint(),
             Error::Registry(e) => e.hint(),
+            Error::Probe(e) => e.hint(),
+            Error::Verify(e) => e.hint(),
+            Error::NeedsEngine { .. } => Some(
+                "load the image into the engine first (`docker load`, `skopeo copy ... docker-daemon:NAME:TAG`) and name it as NAME:TAG"
+                    .into(),
+            ),
             Error::TargetIsSource { .. } => Some(
                 "write to another tag or path, or pass --force-overwrite-source to replace it"
                     .into(),
@@ -109,6 +127,10 @@ impl Error {
                 | Error::ExplainPlatforms
                 | Error::ExplainPath(_)
                 | Error::TargetIsSource { .. }
+                | Error::NeedsEngine { .. }
+                | Error::VerifyDryRun
+                | Error::ProbeWithKeep
+                | Error::Verify(VerifyError::BadIgnore { .. })
         )
     }
 }

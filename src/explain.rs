@@ -33,7 +33,7 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         .into_iter()
         .next()
         .expect("a source opens to at least one image");
-    let p = crate::pipeline::prepare(settings, source, image, &cache)?;
+    let p = crate::pipeline::prepare(settings, source, image, &cache, None)?;
     Ok(match p.keep.reason(path.as_str()) {
         Some(reason) => Explanation {
             kept: true,

@@ -40,6 +40,9 @@ pub enum Reason {
     /// The nearest existing directory of a path that is named but not in
     /// the image: the program creates it there.
     DirectoryOf { named: String, reason: Box<Reason> },
+    /// A path a process touched while `--probe` ran the image: `opened`,
+    /// `executed`, ... by the program at `by`.
+    Probed { access: &'static str, by: String },
 }
 
 impl Reason {
@@ -62,9 +65,11 @@ impl Reason {
             | Reason::NamedIn(p)
             | Reason::Runtime { of: p, .. } => Some(p),
             Reason::DirectoryOf { reason, .. } => reason.because_of(),
-            Reason::Glob(_) | Reason::Root(_) | Reason::Essential(_) | Reason::CommandLine(_) => {
-                None
-            }
+            Reason::Glob(_)
+            | Reason::Root(_)
+            | Reason::Essential(_)
+            | Reason::CommandLine(_)
+            | Reason::Probed { .. } => None,
         }
     }
 }
@@ -87,6 +92,7 @@ impl fmt::Display for Reason {
             Reason::DirectoryOf { named, reason } => {
                 write!(f, "directory of {named} (not in the image), {reason}")
             }
+            Reason::Probed { access, by } => write!(f, "{access} while probing by {by}"),
         }
     }
 }

@@ -14,15 +14,21 @@
 //!    ▼
 //! rootfs/   flatten the layers into one in-memory filesystem; resolve paths inside it
 //!    ▼
+//! probe/    run an engine image under a workload (optionally under the recorder:
+//!    │      the paths it touched); what it printed and answered
+//!    ▼
 //! keep      the keep set: path → reason (the nouns trace, write and report speak)
 //!    ▼
 //! trace/    what the image runs needs: roots → ELF/ld.so → runtimes → essentials → named paths
+//!           (→ what a probe run touched)
 //!    ▼
 //! packages  which dpkg/apk package each path came from
 //!    ▼
 //! write/    one deterministic layer, the config, the manifest (and index)
 //!    ▼
 //! sink/     the target transport
+//!    ▼
+//! verify/   run fat and slim under one workload and compare what they did
 //!    ▼
 //! report    summary line and JSON report
 //!    ▼
@@ -48,6 +54,7 @@ mod limits;
 mod packages;
 mod pipeline;
 mod platform;
+mod probe;
 mod reference;
 mod registry;
 mod report;
@@ -57,6 +64,7 @@ mod source;
 mod trace;
 mod ui;
 mod units;
+mod verify;
 mod write;
 
 #[cfg(test)]
@@ -68,12 +76,14 @@ pub use image_path::ImagePath;
 pub use limits::Limits;
 pub use pipeline::{slim, Job, Select, Settings};
 pub use platform::Platform;
+pub use probe::{Network, Workload};
 pub use reference::ImageRef;
 pub use registry::Settings as RegistrySettings;
 pub use report::{Sizes, Summary};
 pub use trace::TraceOptions;
 pub use ui::Ui;
 pub use units::parse_size;
+pub use verify::{verify, Verdict, VerifyOptions};
 pub use write::MAX_LEVEL as MAX_COMPRESSION_LEVEL;
 
 /// Every error a run can end with, by the step it comes from: the causes
@@ -89,6 +99,7 @@ pub mod errors {
     pub use crate::layer::{EntryError, InflateError, LayerCause, LayerError, ReadError};
     pub use crate::limits::Exceeded;
     pub use crate::platform::NotAPlatform;
+    pub use crate::probe::ProbeError;
     pub use crate::reference::RefError;
     pub use crate::registry::{BadCreds, RegistryError};
     pub use crate::report::ReportError;
@@ -97,6 +108,7 @@ pub mod errors {
     pub use crate::source::SourceError;
     pub use crate::trace::TraceError;
     pub use crate::units::SizeError;
+    pub use crate::verify::VerifyError;
     pub use crate::write::WriteError;
 }
 

@@ -4,6 +4,9 @@
 
 mod cli;
 
+/// The exit status when `--verify` or `verify` found the images differ.
+pub const DIFFERENT: u8 = 3;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(cli::Sub::Explain(args)) => cli::explain::run(args),
         Some(cli::Sub::Batch(args)) => cli::batch::run(args),
+        Some(cli::Sub::Verify(args)) => cli::verify::run(args),
         None => cli::slim::run(&cli.slim),
     };
     match result {

@@ -1,16 +1,19 @@
 //! The run's results: the stderr summary and the `--report` JSON file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::files::PathError;
+use crate::image_path::ImagePath;
 use crate::keep::KeepSet;
 use crate::layer::Kind;
 use crate::packages::Packages;
 use crate::platform::Platform;
 use crate::rootfs::{Node, RootFs};
+use crate::trace::ProbeFound;
 use crate::units::human;
 
 /// Sizes of one side (source or slim image).
@@ -43,6 +46,68 @@ pub struct Summary {
     /// For an index: the platforms slimmed (sizes are their sums).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<Platform>,
+    /// What `--probe`'s run did and added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSummary>,
+    /// What `--verify` found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySummary>,
+}
+
+/// The probe's run, and what it added to static tracing.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProbeSummary {
+    pub seconds: f64,
+    pub exit: i32,
+    pub timed_out: bool,
+    /// (access, path) pairs the recorder wrote.
+    pub recorded: usize,
+    /// Paths of the image the run touched (real paths and links on the way).
+    pub touched: usize,
+    /// Kept paths that static tracing had not found, and their content bytes.
+    pub added_paths: usize,
+    pub added_bytes: u64,
+}
+
+/// `--verify`'s verdict.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifySummary {
+    pub same: bool,
+    /// One line per difference between the fat and the slim run.
+    pub differences: Vec<String>,
+    /// Paths the slim run's errors name, with the `--include` that keeps each.
+    pub missing: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Whether static tracing had found `path` (or something below it): the
+/// keep set before the probe's paths were added, with their parents.
+pub fn found_statically(found: &ProbeFound, path: &ImagePath) -> bool {
+    holds_or_below(&found.static_kept, path)
+}
+
+/// Whether `set` holds `path` or a path below it.
+fn holds_or_below(set: &BTreeSet<ImagePath>, path: &ImagePath) -> bool {
+    if set.contains(path) {
+        return true;
+    }
+    let prefix = format!("{}/", path.as_str());
+    set.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+        .next()
+        .is_some_and(|p| p.as_str().starts_with(&prefix))
+}
+
+/// `static`, `probe` or `both`: which evidence found a kept path.
+fn found_by(found: &ProbeFound, path: &ImagePath) -> &'static str {
+    match (
+        found_statically(found, path),
+        holds_or_below(&found.touched, path),
+    ) {
+        (true, true) => "both",
+        (true, false) => "static",
+        // Kept for a probed path (a library of a program the run loaded).
+        (false, _) => "probe",
+    }
 }
 
 impl Sizes {
@@ -68,6 +133,9 @@ impl Summary {
             .unwrap_or_default();
         self.warnings
             .extend(part.warnings.iter().map(|w| format!("{prefix}{w}")));
+        if part.probe.is_some() {
+            self.probe = part.probe.clone();
+        }
     }
 
     /// One line for stderr.
@@ -89,6 +157,30 @@ impl Summary {
         );
         if let Some(n) = &self.note {
             line += &format!("; {n}");
+        }
+        if let Some(p) = &self.probe {
+            line += &format!(
+                "; probe: {} paths touched in {:.1} s (exit {}{}), {} kept paths ({}) static tracing had not found",
+                p.touched,
+                p.seconds,
+                p.exit,
+                if p.timed_out { ", stopped at --timeout" } else { "" },
+                p.added_paths,
+                human(p.added_bytes)
+            );
+        }
+        if let Some(v) = &self.verify {
+            line += &if v.same {
+                format!(
+                    "; verified: the slim image behaves like the source ({:.1} s)",
+                    v.seconds
+                )
+            } else {
+                format!(
+                    "; verify: the slim image behaves differently ({} differences)",
+                    v.differences.len()
+                )
+            };
         }
         if !self.platforms.is_empty() {
             let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
@@ -121,6 +213,9 @@ struct Kept<'a> {
     /// when the image has a dpkg or apk database that lists it.
     #[serde(skip_serializing_if = "Option::is_none")]
     package: Option<String>,
+    /// With `--probe`: `static`, `probe` or `both`, the evidence that found it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    found_by: Option<&'static str>,
 }
 
 /// A package some kept files came from, and how much of it is kept.
@@ -185,6 +280,7 @@ pub fn write_report(
     summary: &Summary,
     fs: &RootFs,
     keep: &KeepSet,
+    found: Option<&ProbeFound>,
 ) -> Result<(), ReportError> {
     let db = Packages::read(fs);
     let mut packages: BTreeMap<(&str, &str), (usize, u64)> = BTreeMap::new();
@@ -212,6 +308,7 @@ pub fn write_report(
                 package: db
                     .owner(p.as_str())
                     .map(|k| format!("{} {}", k.name, k.version)),
+                found_by: found.map(|f| found_by(f, p)),
             })
         })
         .collect();

@@ -5,6 +5,8 @@
 pub mod batch;
 pub mod explain;
 pub mod slim;
+pub mod verify;
+pub mod workload;
 
 use std::path::PathBuf;
 
@@ -40,6 +42,14 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// paths, with the source's config (entrypoint, env, user, ports, labels,
 /// healthcheck, ...) unchanged. The source is never changed: a target that
 /// names the source image is refused unless --force-overwrite-source is given.
+///
+/// With --probe, the source image also runs (in the Docker engine, under
+/// slimify's ptrace recorder, --network none) with the workload flags, and
+/// every path the run touched is kept too. With --verify, the source and the
+/// slim image run side by side after writing and must behave the same.
+///
+/// Exit status: 0 done; 1 error; 2 usage; 3 --verify found the slim image
+/// behaves differently (it is written, for inspection); 130 interrupted.
 #[derive(Parser, Debug)]
 #[command(
     name = "slimify",
@@ -67,10 +77,16 @@ pub enum Sub {
     /// seconds, status) to stdout; exits 1 if any image failed, after trying
     /// every one. Takes the selection, limit and registry flags too.
     Batch(batch::BatchArgs),
+    /// Run FAT and SLIM (engine images) under the same workload and compare
+    /// what they do: exit status, stdout and stderr, HTTP responses, --exec
+    /// commands, the healthcheck. Exit 0 when they behave the same, 3 when
+    /// they differ (with a short diff and the missing paths the slim run's
+    /// errors name, each with the --include that keeps it).
+    Verify(verify::VerifyArgs),
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: &[&str] = &["explain", "batch"];
+pub const SUBCOMMANDS: &[&str] = &["explain", "batch", "verify"];
 
 /// What to keep, how far to trust the source, how to reach registries:
 /// the flags every command that reads images takes.
@@ -272,6 +288,7 @@ impl SelectArgs {
                 include_exe: self.include_exe.clone(),
                 certs: !self.no_certs,
                 import_graph: !self.no_import_graph,
+                probed: None,
             },
             exclude: self.exclude.clone(),
         }

@@ -7,6 +7,7 @@ use clap::Args;
 
 use slimify::{ImageRef, Job, Ui};
 
+use super::workload::{CompareArgs, WorkloadArgs};
 use super::{ReadArgs, WriteArgs};
 
 #[derive(Args, Debug)]
@@ -32,6 +33,24 @@ pub struct SlimArgs {
     /// Write a JSON report of every kept path, its size and why it was kept.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+
+    /// Also run the source (an engine image) under the workload below with
+    /// slimify's file-access recorder, and keep every path the run opened,
+    /// executed, looked up or listed, beside what tracing keeps.
+    #[arg(long, conflicts_with = "keep")]
+    pub probe: bool,
+
+    /// After writing, run the source and the slim image (both engine
+    /// images) under the workload below and compare them; exit 3 when they
+    /// behave differently (the slim image stays, for inspection).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    #[command(flatten)]
+    pub compare: CompareArgs,
 }
 
 pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
@@ -42,6 +61,9 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
     let ui = Ui::new(args.write.quiet);
     let settings = slimify::Settings {
         dry_run: args.dry_run,
+        probe: args.probe,
+        verify: args.verify.then(|| args.compare.options()),
+        workload: args.workload.workload(),
         ..args.write.apply(args.read.settings(ui)?)
     };
     let job = Job {
@@ -56,5 +78,23 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
         }
         eprintln!("{}", summary.line());
     }
-    Ok(ExitCode::SUCCESS)
+    match &summary.verify {
+        Some(v) if !v.same => {
+            // Even with --quiet: this is why the exit status is not 0.
+            eprintln!("verify: {target} does not behave like {source}:");
+            for d in &v.differences {
+                for (i, line) in d.lines().enumerate() {
+                    eprintln!("{}{line}", if i == 0 { "  - " } else { "      " });
+                }
+            }
+            if !v.missing.is_empty() {
+                eprintln!("  the slim run's errors name what is missing:");
+                for m in &v.missing {
+                    eprintln!("    {m}");
+                }
+            }
+            Ok(ExitCode::from(crate::DIFFERENT))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

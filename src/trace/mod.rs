@@ -24,6 +24,7 @@ mod evidence;
 mod ldcache;
 mod ldso;
 mod named;
+mod probed;
 mod program;
 mod roots;
 mod runtime;
@@ -32,6 +33,7 @@ mod tree;
 
 pub use elf::ElfInfo;
 pub use ldcache::{abi_flags, LdCache};
+pub use probed::ProbeFound;
 pub use roots::RunConfig;
 
 use crate::image_path::ImagePath;
@@ -56,6 +58,9 @@ pub struct TraceOptions {
     /// Keep only the third-party Python packages the app's imports reach
     /// (`--no-import-graph` turns this off and keeps every installed package).
     pub import_graph: bool,
+    /// What a `--probe` run of the image touched: kept in union with what
+    /// the static evidence keeps, never instead of it.
+    pub probed: Option<Vec<crate::probe::Record>>,
 }
 
 impl TraceOptions {
@@ -100,6 +105,8 @@ pub struct Traced {
     pub keep: KeepSet,
     /// Names, never values: Env is never printed.
     pub warnings: Vec<String>,
+    /// Which kept paths the probe found, and which static tracing had (with `--probe`).
+    pub probe: Option<ProbeFound>,
 }
 
 /// Trace `fs` as `config` runs it.
@@ -129,7 +136,11 @@ pub fn trace_image(
     t.essentials();
     // What the essentials brought in (OpenSSL's engines, NSS modules) names paths too.
     t.binary_evidence();
-    Ok(t.finish())
+    // Last, so a path both found keeps the static reason, which says more.
+    let probe = opts.probed.as_ref().map(|records| t.probed(records));
+    let mut traced = t.finish();
+    traced.probe = probe;
+    Ok(traced)
 }
 
 #[cfg(test)]

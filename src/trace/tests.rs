@@ -216,3 +216,53 @@ fn an_include_that_matches_nothing_is_a_warning() {
         t.warnings
     );
 }
+
+#[test]
+fn what_a_probe_touched_is_kept_beside_the_static_evidence() {
+    use crate::probe::{Access, Record};
+    let l = exe(LayerBuilder::new(), "usr/bin/app", b"not ELF")
+        .file("opt/plugins/csv.py", b"x")
+        .file("opt/plugins/json.py", b"unused")
+        .dir("srv/in", 0o755)
+        .file("srv/in/a.txt", b"a")
+        .symlink("data", "srv/in")
+        .symlink("etc/link", "../opt/plugins/json.py");
+    let config = json!({"config": {"Entrypoint": ["/usr/bin/app"]}});
+    let rec = |access, path: &str| Record {
+        access,
+        program: "/usr/bin/app".into(),
+        path: path.into(),
+    };
+    let opts = TraceOptions {
+        probed: Some(vec![
+            rec(Access::Opened, "/opt/plugins/csv.py"),
+            rec(Access::Listed, "/data"),
+            rec(Access::Executed, "/usr/bin/app"),
+            rec(Access::ReadLink, "/etc/link"),
+            rec(Access::Stat, "/created/at/run/time"),
+            rec(Access::Opened, "relative/is/ignored"),
+        ]),
+        ..TraceOptions::new()
+    };
+    let t = trace(l, config, opts).unwrap();
+    assert_eq!(
+        why(&t, "opt/plugins/csv.py").unwrap(),
+        "opened while probing by /usr/bin/app"
+    );
+    // A listed directory through a symlink: the link and the directory, not its content.
+    assert_eq!(
+        why(&t, "srv/in").unwrap(),
+        "listed while probing by /usr/bin/app"
+    );
+    assert_eq!(why(&t, "data").unwrap(), "symlink on the way to /srv/in");
+    assert!(why(&t, "srv/in/a.txt").is_none());
+    // A link read as a link is the link, not what it points to.
+    assert!(why(&t, "etc/link").is_some());
+    assert!(why(&t, "opt/plugins/json.py").is_none());
+    // What static tracing found keeps its own reason.
+    assert!(why(&t, "usr/bin/app").unwrap().starts_with("entrypoint"));
+    let found = t.probe.unwrap();
+    assert!(found.static_kept.contains("usr/bin/app"));
+    assert!(found.touched.contains("opt/plugins/csv.py"));
+    assert_eq!(found.not_in_image, 1);
+}

@@ -93,6 +93,7 @@ impl<'a> Tracer<'a> {
         Traced {
             keep: self.keep,
             warnings: self.warnings,
+            probe: None,
         }
     }
 
@@ -316,6 +317,11 @@ impl<'a> Tracer<'a> {
     /// Keep `path` for `reason` (the first reason a path is kept for wins).
     pub(super) fn keep(&mut self, path: &ImagePath, reason: Reason) {
         self.keep.insert(path, reason);
+    }
+
+    /// Every path kept so far.
+    pub(super) fn kept_paths(&self) -> BTreeSet<ImagePath> {
+        self.keep.paths().cloned().collect()
     }
 
     pub(super) fn is_kept(&self, path: &ImagePath) -> bool {

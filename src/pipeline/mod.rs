@@ -1,6 +1,10 @@
 //! One image through the pipeline: check the target, open the source, read
 //! and flatten its layers, select what to keep (tracing or `--keep`), write
-//! the slim image, store it in the target, write the report.
+//! the slim image, store it in the target, write the report. With
+//! `--probe` the image also runs first ([`probing`]); with `--verify` the
+//! slim image runs beside the fat one after it is stored.
+
+mod probing;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,6 +17,7 @@ use crate::keep::{KeepGlobs, KeepSet};
 use crate::layer::cache::LayerCache;
 use crate::limits::{Budget, Limits};
 use crate::platform::Platform;
+use crate::probe::Workload;
 use crate::reference::ImageRef;
 use crate::report::{kept_sizes, Sizes, Summary};
 use crate::rootfs::RootFs;
@@ -55,6 +60,13 @@ pub struct Settings {
     pub platforms: Vec<Platform>,
     /// `--force-overwrite-source`: a target that is the source is written anyway.
     pub overwrite_source: bool,
+    /// `--probe`: run the source under `workload` with the recorder and
+    /// keep what the run touched, beside what tracing keeps.
+    pub probe: bool,
+    /// `--verify`: run source and target under `workload` and compare them.
+    pub verify: Option<crate::verify::VerifyOptions>,
+    /// What `--probe` and `--verify` runs do.
+    pub workload: Workload,
     pub ui: Ui,
 }
 
@@ -71,6 +83,9 @@ impl Settings {
             cache_dir: None,
             platforms: Vec::new(),
             overwrite_source: false,
+            probe: false,
+            verify: None,
+            workload: Workload::default(),
             ui: Ui::silent(),
         }
     }
@@ -86,6 +101,15 @@ impl Settings {
         KeepGlobs::new("--keep", &self.select.keep)?;
         KeepGlobs::new("--exclude", &self.select.exclude)?;
         KeepGlobs::new("--include", &self.select.trace.include)?;
+        if self.probe && !self.select.keep.is_empty() {
+            return Err(Error::ProbeWithKeep);
+        }
+        if self.verify.is_some() && self.dry_run {
+            return Err(Error::VerifyDryRun);
+        }
+        if let Some(v) = &self.verify {
+            v.check()?;
+        }
         Ok(())
     }
 }
@@ -106,6 +130,10 @@ pub(crate) struct Prepared {
     pub keep: KeepSet,
     pub warnings: Vec<String>,
     pub before: Sizes,
+    /// What `--probe` saw and added.
+    pub probe: Option<crate::report::ProbeSummary>,
+    /// Which kept paths the probe found, and which static tracing had.
+    pub found: Option<crate::trace::ProbeFound>,
 }
 
 /// Read `job.source`, flatten it, keep what was selected, write `job.target`.
@@ -131,6 +159,11 @@ pub(crate) fn slim_with(
             &own_cache
         }
     };
+    let mut probe = if settings.probe {
+        Some(probing::PendingProbe::start(settings, &job.source)?)
+    } else {
+        None
+    };
     let opened = open_source(settings, &job.source, spool.path(), &wanted(settings, job))?;
     let multi = opened.from_index && holds_index(&job.target);
     let mut summary = Summary {
@@ -140,8 +173,9 @@ pub(crate) fn slim_with(
         ..Summary::default()
     };
     let mut slimmed: Vec<(WrittenLayer, ImageBlobs)> = Vec::new();
+    let mut parts: Vec<(Summary, Prepared)> = Vec::new();
     for image in opened.images {
-        let p = prepare(settings, &job.source, image, cache)?;
+        let p = prepare(settings, &job.source, image, cache, probe.take())?;
         let platform = p.image.config.platform();
         let mut part = Summary {
             source: summary.source.clone(),
@@ -155,6 +189,7 @@ pub(crate) fn slim_with(
             } else {
                 vec![]
             },
+            probe: p.probe.clone(),
             ..Summary::default()
         };
         if !settings.dry_run {
@@ -164,26 +199,37 @@ pub(crate) fn slim_with(
             part.manifest_digest = blobs.manifest_digest.to_string();
             slimmed.push((layer, blobs));
         }
-        if let Some(path) = &job.report {
-            let path = if multi {
-                crate::report::path_for_platform(path, &platform)
-            } else {
-                path.clone()
-            };
-            part.seconds = seconds(started.elapsed());
-            crate::report::write_report(&path, &part, &p.fs, &p.keep).map_err(|source| {
-                Error::Report {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-        }
         summary.add(&part);
+        // Reports are written last, when the verdict of --verify is known.
+        if job.report.is_some() {
+            parts.push((part, p));
+        }
     }
     if !settings.dry_run {
         store(settings, job, &slimmed, multi, spool.path(), &mut summary)?;
     }
+    if settings.verify.is_some() {
+        let verdict = probing::verify_stored(settings, &job.source, &job.target)?;
+        summary.verify = Some(probing::verify_summary(&verdict));
+    }
     summary.seconds = seconds(started.elapsed());
+    if let Some(path) = &job.report {
+        for (mut part, p) in parts {
+            let path = if multi {
+                crate::report::path_for_platform(path, &p.image.config.platform())
+            } else {
+                path.clone()
+            };
+            part.seconds = summary.seconds;
+            part.verify = summary.verify.clone();
+            crate::report::write_report(&path, &part, &p.fs, &p.keep, p.found.as_ref()).map_err(
+                |source| Error::Report {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+        }
+    }
     Ok(summary)
 }
 
@@ -219,6 +265,13 @@ pub(crate) fn preflight(settings: &Settings, job: &Job) -> Result<()> {
     if !settings.dry_run {
         crate::sink::check(&job.target, &settings.registry)?;
     }
+    if settings.probe {
+        probing::engine_name(&job.source, "--probe")?;
+    }
+    if settings.verify.is_some() {
+        probing::engine_name(&job.source, "--verify")?;
+        probing::engine_name(&job.target, "--verify")?;
+    }
     Ok(())
 }
 
@@ -241,8 +294,9 @@ pub(crate) fn prepare(
     source: &ImageRef,
     image: SourceImage,
     cache: &LayerCache,
+    probe: Option<probing::PendingProbe>,
 ) -> Result<Prepared> {
-    let select = &settings.select;
+    let mut select = std::borrow::Cow::Borrowed(&settings.select);
     let reading = settings.ui.bytes("reading layers", image.stored_size());
     let budget = Budget::new(settings.limits);
     let layers = image
@@ -258,14 +312,24 @@ pub(crate) fn prepare(
         content_bytes: fs.content_size(),
         stored_bytes: image.stored_size(),
     };
-    let (mut keep, warnings) = if select.keep.is_empty() {
+    let mut warnings = Vec::new();
+    let mut seen = None;
+    if let Some(pending) = probe {
+        let probing = settings
+            .ui
+            .spinner("waiting for the probe's run".to_string());
+        let observed = pending.finish()?;
+        probing.finish_and_clear();
+        warnings.extend(probing::probe_warnings(&observed));
+        select.to_mut().trace.probed = Some(observed.records.clone());
+        seen = Some(observed);
+    }
+    let (mut keep, found) = if select.keep.is_empty() {
         let traced = crate::trace::trace_image(&mut fs, &image.config, &select.trace)?;
-        (traced.keep, traced.warnings)
+        warnings.splice(0..0, traced.warnings);
+        (traced.keep, traced.probe)
     } else {
-        (
-            KeepGlobs::new("--keep", &select.keep)?.select(&fs),
-            Vec::new(),
-        )
+        (KeepGlobs::new("--keep", &select.keep)?.select(&fs), None)
     };
     if !select.exclude.is_empty() {
         keep.exclude(&KeepGlobs::new("--exclude", &select.exclude)?);
@@ -277,12 +341,18 @@ pub(crate) fn prepare(
             patterns: select.keep.join(" "),
         });
     }
+    let probe = match (&seen, &found) {
+        (Some(seen), Some(found)) => Some(probing::probe_summary(seen, found, &fs, &keep)),
+        _ => None,
+    };
     Ok(Prepared {
         image,
         fs,
         keep,
         warnings,
         before,
+        probe,
+        found,
     })
 }
 

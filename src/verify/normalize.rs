@@ -1,0 +1,123 @@
+//! What differs between any two runs of one image, blanked before outputs
+//! are compared: clock times and dates, durations, the PIDs the runs had,
+//! and the user's `--ignore` patterns.
+
+use regex::Regex;
+
+use super::{VerifyError, VerifyOptions};
+
+/// Times, dates and durations as logs print them.
+const VOLATILE: &[&str] = &[
+    // 2026-12-03T07:30:50.123Z, 2026-12-03 07:30:50,123 +0000
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?",
+    // Thu, 03 Dec 2026 07:30:50 GMT (HTTP dates)
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \w+",
+    // [03/Dec/2026:07:30:50 +0000] (common log format), [03/Dec/2026 07:30:50] (Python's)
+    r"\d{2}/\w{3}/\d{4}[: ]\d{2}:\d{2}:\d{2}(?: [+-]\d{4})?",
+    // Dec  3 07:30:50, 07:30:50.123
+    r"(?:\w{3} +\d{1,2} )?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?",
+    // 12.5ms, 0.003 s, 250µs
+    r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s)\b",
+];
+
+/// Blanks the volatile parts of an output.
+pub struct Normalizer {
+    volatile: Vec<Regex>,
+    ignore: Vec<Regex>,
+    pid: Regex,
+}
+
+impl Normalizer {
+    pub fn new(options: &VerifyOptions) -> Result<Normalizer, VerifyError> {
+        let ignore = options
+            .ignore
+            .iter()
+            .map(|p| {
+                Regex::new(p).map_err(|source| VerifyError::BadIgnore {
+                    pattern: p.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let volatile = if options.exact {
+            Vec::new()
+        } else {
+            VOLATILE
+                .iter()
+                .map(|p| Regex::new(p).expect("the built-in patterns compile"))
+                .collect()
+        };
+        Ok(Normalizer {
+            volatile,
+            ignore,
+            pid: Regex::new(r"(?i)(pid[:= ]\s*|\[|\()(\d+)(\]|\))?").expect("compiles"),
+        })
+    }
+
+    /// `text` with times, durations, `--ignore` matches and the PIDs of
+    /// `pids` (written as `pid: N`, `[N]` or `(N)`) blanked.
+    pub fn apply(&self, text: &str, pids: &[u32]) -> String {
+        let mut out = text.to_string();
+        for r in &self.ignore {
+            out = r.replace_all(&out, "<ignored>").into_owned();
+        }
+        if self.volatile.is_empty() {
+            return out;
+        }
+        for r in &self.volatile {
+            out = r.replace_all(&out, "<time>").into_owned();
+        }
+        self.pid
+            .replace_all(&out, |c: &regex::Captures| {
+                let whole = c[0].to_string();
+                let n: u32 = c[2].parse().unwrap_or(0);
+                let opened = &c[1];
+                let closed = c.get(3).map_or("", |m| m.as_str());
+                let framed = match opened {
+                    "[" => closed == "]",
+                    "(" => closed == ")",
+                    _ => true,
+                };
+                if framed && pids.contains(&n) {
+                    format!("{opened}<pid>{closed}")
+                } else {
+                    whole
+                }
+            })
+            .into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(exact: bool, ignore: &[&str]) -> Normalizer {
+        Normalizer::new(&VerifyOptions {
+            ignore: ignore.iter().map(|s| s.to_string()).collect(),
+            exact,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn times_and_the_runs_pids_are_blanked_and_nothing_else() {
+        let a = "[2026-12-03 07:30:50 +0000] [7] [INFO] Booting worker with pid: 9\nitems[3] (12) took 3.2ms";
+        let b = "[2026-12-03 07:31:02 +0000] [8] [INFO] Booting worker with pid: 10\nitems[3] (12) took 1.9ms";
+        let x = n(false, &[]);
+        assert_eq!(x.apply(a, &[7, 9]), x.apply(b, &[8, 10]));
+        // A number in brackets that is no PID of the run stays.
+        assert!(x.apply(a, &[7, 9]).contains("items[3] (12)"));
+        // --exact compares bytes.
+        assert_ne!(
+            n(true, &[]).apply(a, &[7, 9]),
+            n(true, &[]).apply(b, &[8, 10])
+        );
+        assert_eq!(n(true, &["id=\\w+"]).apply("id=abc x", &[]), "<ignored> x");
+        assert!(Normalizer::new(&VerifyOptions {
+            ignore: vec!["(".into()],
+            exact: false
+        })
+        .is_err());
+    }
+}
