@@ -2,6 +2,14 @@
 # Usage: scripts/bench.sh            timing: slimify against the floor and peers
 #        scripts/bench.sh results    sizes: fat vs slim image of each fixture
 #        scripts/bench.sh batch      timing: `slimify batch` vs one run per image
+#        scripts/bench.sh probe      timing: what --probe and --verify add
+#
+# `probe` times, per fixture (BENCH_PROBE_FIXTURES, default the three probe
+# fixtures and static-site), engine -> engine in one run, BENCH_RUNS each
+# (median): slimify by static tracing alone, with --probe, and with --probe
+# --verify; plus the probed run's own seconds (from the report). It prints
+# the added seconds and the ratio to static tracing. static-site is probed
+# as a server (--http-get / --http-get /docs/guide.html).
 #
 # `results` slims every fixture image by tracing (BENCH_FIXTURES, default the
 # C, Go, Python, Node, Java, shell and Perl fixtures), runs fat and slim
@@ -440,8 +448,49 @@ EOF
     fi
     return "$failed"
 }
+probe_bench() {
+    local fixtures=(${BENCH_PROBE_FIXTURES:-probe-py-plugin probe-node-require probe-c-dlopen static-site})
+    local work name fat extra secs
+    work=$(mktemp -d "${TMPDIR:-/tmp}/slimify-bench-probe.XXXXXX")
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'; docker rmi -f slimify-bench/probe:out >/dev/null 2>&1 || true" EXIT
+    median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+    timed() {  # RUNS runs of slimify ARGS; prints the median seconds
+        local i start end
+        for ((i = 0; i < RUNS; i++)); do
+            docker rmi -f slimify-bench/probe:out >/dev/null 2>&1 || true
+            start=$(date +%s.%N)
+            "$SLIMIFY" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; die "slimify $* failed"; }
+            end=$(date +%s.%N)
+            python3 -c "print($end - $start)"
+        done | median
+    }
+    printf '| fixture | static s | --probe s | probe adds | recorded run s | --probe --verify s | verify adds |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+    for name in "${fixtures[@]}"; do
+        fat=$(scripts/fixture.sh "$name")
+        extra=()
+        [[ $name == static-site ]] && extra=(--http-get / --http-get /docs/guide.html)
+        local s p v rec
+        s=$(timed "$fat" -o slimify-bench/probe:out)
+        p=$(timed "$fat" -o slimify-bench/probe:out --probe "${extra[@]}" --report "$work/r.json")
+        rec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["probe"]["seconds"])' "$work/r.json")
+        v=$(timed "$fat" -o slimify-bench/probe:out --probe --verify "${extra[@]}")
+        python3 - "$name" "$s" "$p" "$rec" "$v" <<'PY'
+import sys
+name, s, p, rec, v = sys.argv[1], *map(float, sys.argv[2:])
+print(f"| {name} | {s:.2f} | {p:.2f} | {p - s:+.2f} s ({p / s:.2f}x) | {rec:.2f} | {v:.2f} | {v - p:+.2f} s |")
+PY
+    done
+}
+
 if [[ ${1:-} == batch ]]; then
     batch
+    exit
+fi
+if [[ ${1:-} == probe ]]; then
+    [[ -x $SLIMIFY ]] || die "build slimify first (cargo build --release): $SLIMIFY"
+    probe_bench
     exit
 fi
 

@@ -8,8 +8,9 @@ use super::{VerifyError, VerifyOptions};
 
 /// Times, dates and durations as logs print them.
 const VOLATILE: &[&str] = &[
-    // 2026-12-03T07:30:50.123Z, 2026-12-03 07:30:50,123 +0000
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?",
+    // 2026-12-03T07:30:50.123Z, 2026-12-03 07:30:50,123 +0000, and in file
+    // names 2026-12-03T07_30_50_123Z (npm's debug logs)
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}[:_]\d{2}[:_]\d{2}(?:[.,_]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?",
     // Thu, 03 Dec 2026 07:30:50 GMT (HTTP dates)
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \w+",
     // [03/Dec/2026:07:30:50 +0000] (common log format), [03/Dec/2026 07:30:50] (Python's)
@@ -50,12 +51,12 @@ impl Normalizer {
         Ok(Normalizer {
             volatile,
             ignore,
-            pid: Regex::new(r"(?i)(pid[:= ]\s*|\[|\()(\d+)(\]|\))?").expect("compiles"),
+            pid: Regex::new(r"\b\d+\b").expect("compiles"),
         })
     }
 
     /// `text` with times, durations, `--ignore` matches and the PIDs of
-    /// `pids` (written as `pid: N`, `[N]` or `(N)`) blanked.
+    /// `pids` blanked.
     pub fn apply(&self, text: &str, pids: &[u32]) -> String {
         let mut out = text.to_string();
         for r in &self.ignore {
@@ -67,21 +68,17 @@ impl Normalizer {
         for r in &self.volatile {
             out = r.replace_all(&out, "<time>").into_owned();
         }
+        // PIDs differ between runs (every `docker exec` takes one), and logs
+        // print them in every form (`[7]`, `pid: 9`, `7#7:`, `worker process
+        // 8`): a number that is a PID one of the runs had is blanked. PID 1
+        // is the same in every run and stays.
         self.pid
             .replace_all(&out, |c: &regex::Captures| {
-                let whole = c[0].to_string();
-                let n: u32 = c[2].parse().unwrap_or(0);
-                let opened = &c[1];
-                let closed = c.get(3).map_or("", |m| m.as_str());
-                let framed = match opened {
-                    "[" => closed == "]",
-                    "(" => closed == ")",
-                    _ => true,
-                };
-                if framed && pids.contains(&n) {
-                    format!("{opened}<pid>{closed}")
+                let n: u32 = c[0].parse().unwrap_or(0);
+                if n > 1 && pids.contains(&n) {
+                    "<pid>".to_string()
                 } else {
-                    whole
+                    c[0].to_string()
                 }
             })
             .into_owned()
@@ -102,12 +99,16 @@ mod tests {
 
     #[test]
     fn times_and_the_runs_pids_are_blanked_and_nothing_else() {
-        let a = "[2026-12-03 07:30:50 +0000] [7] [INFO] Booting worker with pid: 9\nitems[3] (12) took 3.2ms";
-        let b = "[2026-12-03 07:31:02 +0000] [8] [INFO] Booting worker with pid: 10\nitems[3] (12) took 1.9ms";
+        let a = "npm ERR! /home/node/.npm/_logs/2026-12-03T08_33_54_877Z-debug-0.log\n[2026-12-03 07:30:50 +0000] [7] [INFO] Booting worker with pid: 9\nitems[3] (12) took 3.2ms\n1#1: start worker process 9\n9#9: exit";
+        let b = "npm ERR! /home/node/.npm/_logs/2026-12-03T08_33_55_002Z-debug-0.log\n[2026-12-03 07:31:02 +0000] [8] [INFO] Booting worker with pid: 10\nitems[3] (12) took 1.9ms\n1#1: start worker process 10\n10#10: exit";
         let x = n(false, &[]);
-        assert_eq!(x.apply(a, &[7, 9]), x.apply(b, &[8, 10]));
-        // A number in brackets that is no PID of the run stays.
-        assert!(x.apply(a, &[7, 9]).contains("items[3] (12)"));
+        let pids = [1, 7, 9, 8, 10];
+        assert_eq!(x.apply(a, &pids), x.apply(b, &pids));
+        // Numbers that are no PID of the runs stay, and so does PID 1.
+        assert!(x.apply(a, &pids).contains("items[3] (12)"));
+        assert!(x
+            .apply(a, &pids)
+            .contains("1#1: start worker process <pid>"));
         // --exact compares bytes.
         assert_ne!(
             n(true, &[]).apply(a, &[7, 9]),
