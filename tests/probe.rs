@@ -207,6 +207,25 @@ fn verify_compares_http_answers_and_the_healthcheck() {
     );
 }
 
+// A server that speaks another protocol than HTTP: listening is ready
+// enough, and its output is compared (redis, with its own config file).
+#[test]
+fn verify_waits_for_servers_that_do_not_speak_http() {
+    let fat = fixture("redis-conf");
+    let (slim_tag, _) = slim(&fat, "verify-redis", &[]);
+    let (code, out, err) = verify(&fat, &slim_tag.0, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    // A slim image without its config file is told apart.
+    let (broken, _) = slim(
+        &fat,
+        "verify-redis-broken",
+        &["--exclude", "/etc/redis/app.conf"],
+    );
+    let (code, out, err) = verify(&fat, &broken.0, &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("/etc/redis/app.conf"), "{out}");
+}
+
 // The recorder as a container's entrypoint: as the image's non-root user,
 // without extra capabilities, signals reach the app (STOPSIGNAL, docker
 // kill) and its exit status comes back.

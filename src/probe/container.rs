@@ -20,6 +20,16 @@ pub struct Container {
     cancel: Option<Arc<AtomicBool>>,
 }
 
+/// What a `GET` found.
+pub enum Get {
+    /// Nothing listens (yet).
+    Refused,
+    /// Something listens, and did not answer HTTP.
+    Connected,
+    /// The raw response: status line, headers, body.
+    Answered(String),
+}
+
 /// What a command inside the container printed and how it ended.
 pub struct ExecOutput {
     pub code: Option<i32>,
@@ -85,15 +95,10 @@ impl Container {
         })
     }
 
-    /// The raw HTTP response to `GET path` on the container's own loopback,
-    /// sent by the mounted recorder (so it works with `--network none` and
-    /// needs no client in the image). `None` while nothing answers.
-    pub fn http_get(
-        &self,
-        port: u16,
-        path: &str,
-        timeout: Duration,
-    ) -> Result<Option<String>, ProbeError> {
+    /// `GET path` on the container's own loopback, sent by the mounted
+    /// recorder (so it works with `--network none` and needs no client in
+    /// the image).
+    pub fn http_get(&self, port: u16, path: &str, timeout: Duration) -> Result<Get, ProbeError> {
         let out = self.exec(&[
             format!("{MOUNT}/recorder"),
             "http-get".into(),
@@ -103,7 +108,14 @@ impl Container {
             timeout.as_secs().max(1).to_string(),
             path.to_string(),
         ])?;
-        Ok((out.code == Some(0) && !out.stdout.is_empty()).then_some(out.stdout))
+        Ok(match out.code {
+            Some(0) if out.stdout.starts_with("HTTP/") => Get::Answered(out.stdout),
+            // The recorder's (curl's) codes: 28 timed out, 56 the
+            // connection closed or failed after it was made, 0 something
+            // that is not HTTP: a server listens, and speaks another protocol.
+            Some(0) | Some(28) | Some(56) => Get::Connected,
+            _ => Get::Refused,
+        })
     }
 
     /// The PIDs inside the container now (to recognise them in its output).

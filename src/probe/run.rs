@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::container::{Container, ExecOutput};
+use super::container::{Container, ExecOutput, Get};
 use super::recorder::{Record, RecorderDir, MOUNT};
 use super::{ProbeError, RunSpec, Workload};
 
@@ -54,6 +54,9 @@ pub struct Observed {
     pub ended_early: bool,
     /// Where the requests went.
     pub port: Option<u16>,
+    /// A server waited for on its port, and whether it listened in time.
+    pub waited: bool,
+    pub ready: bool,
     pub stdout: String,
     pub stderr: String,
     pub http: Vec<HttpAnswer>,
@@ -68,9 +71,9 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// A server that never answered its first request and never ended.
+    /// A server that was waited for, never listened and never ended.
     pub fn never_answered(&self) -> bool {
-        self.http.first().is_some_and(|h| h.response.is_none()) && !self.ended_early
+        self.waited && !self.ready && !self.ended_early
     }
 }
 
@@ -148,38 +151,52 @@ fn serve(
     record: bool,
     seen: &mut Observed,
 ) -> Result<(), ProbeError> {
+    // Without --http-get, ready is listening at all (the server may speak
+    // another protocol), and `/` is asked once: every HTTP server has it.
+    let asked = !workload.http_get.is_empty();
     let mut paths = workload.http_get.clone();
     if paths.is_empty() {
-        // Ready is answering at all: `/` is the page every server has.
         paths.push("/".into());
     }
     if let Some(port) = port {
+        seen.waited = true;
         let start = Instant::now();
-        let first = loop {
+        let mut first = None;
+        loop {
             if let Some(code) = c.exit_code()? {
                 seen.exit = code;
                 seen.ended_early = true;
-                break None;
+                break;
             }
-            if let Some(answer) = c.http_get(port, &paths[0], REQUEST_TIMEOUT)? {
-                break Some(answer);
+            match c.http_get(port, &paths[0], REQUEST_TIMEOUT)? {
+                Get::Answered(r) => {
+                    first = Some(r);
+                    seen.ready = true;
+                    break;
+                }
+                Get::Connected if !asked => {
+                    seen.ready = true;
+                    break;
+                }
+                _ => {}
             }
             if start.elapsed() >= workload.timeout {
-                break None;
+                break;
             }
             c.check()?;
             std::thread::sleep(Duration::from_millis(200));
-        };
-        let answered = first.is_some();
+        }
         seen.http.push(HttpAnswer {
             path: paths[0].clone(),
             response: first,
         });
         for path in &paths[1..] {
-            let response = if answered {
-                c.http_get(port, path, REQUEST_TIMEOUT)?
-            } else {
-                None
+            let response = match seen.ready {
+                true => match c.http_get(port, path, REQUEST_TIMEOUT)? {
+                    Get::Answered(r) => Some(r),
+                    _ => None,
+                },
+                false => None,
             };
             seen.http.push(HttpAnswer {
                 path: path.clone(),
