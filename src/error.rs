@@ -79,6 +79,12 @@ pub enum Error {
     TargetIsSource { target: ImageRef },
     #[error("{flag} runs images in the Docker engine, and {image} is not an engine image")]
     NeedsEngine { flag: &'static str, image: ImageRef },
+    #[error("{flag} runs images in a Docker engine, and none answers")]
+    NoEngine {
+        flag: &'static str,
+        #[source]
+        source: DockerError,
+    },
     #[error("--verify runs the written image, and --dry-run writes none")]
     VerifyDryRun,
     #[error("--probe adds to what tracing keeps, and --keep turns tracing off")]
@@ -103,6 +109,7 @@ impl Error {
             Error::Registry(e) => e.hint(),
             Error::Probe(e) => e.hint(),
             Error::Verify(e) => e.hint(),
+            Error::NoEngine { source, .. } => source.hint(),
             Error::NeedsEngine { .. } => Some(
                 "load the image into the engine first (`docker load`, `skopeo copy ... docker-daemon:NAME:TAG`) and name it as NAME:TAG"
                     .into(),

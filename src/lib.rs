@@ -70,6 +70,7 @@ mod write;
 #[cfg(test)]
 mod testutil;
 
+pub use docker::check_engine;
 pub use error::{causes, one_line, Error, Result};
 pub use explain::{explain, Explanation};
 pub use image_path::ImagePath;

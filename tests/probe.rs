@@ -338,7 +338,23 @@ fn probe_and_verify_errors_are_one_line_and_leave_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_error_form(&err);
+    assert!(
+        err.starts_with("error: verify runs images in a Docker engine, and none answers"),
+        "{err}"
+    );
     assert!(err.contains("hint: start the Docker engine"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+        .args([&fat, "-o", "oci:/tmp/never-written:x", "--probe"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: --probe runs images in a Docker engine, and none answers"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/tmp/never-written").exists());
     // A server that never answers: an error naming it, after --timeout.
     let out = run_slimify(&[
         "verify",

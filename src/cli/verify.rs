@@ -42,6 +42,10 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> Result<ExitCode, crate::Failure> {
     let fat = engine_name(&args.fat)?;
     let slim = engine_name(&args.slim)?;
+    slimify::check_engine().map_err(|source| slimify::Error::NoEngine {
+        flag: "verify",
+        source,
+    })?;
     let verdict = slimify::verify(
         &fat,
         &slim,

@@ -272,6 +272,14 @@ pub(crate) fn preflight(settings: &Settings, job: &Job) -> Result<()> {
         probing::engine_name(&job.source, "--verify")?;
         probing::engine_name(&job.target, "--verify")?;
     }
+    if settings.probe || settings.verify.is_some() {
+        let flag = if settings.probe {
+            "--probe"
+        } else {
+            "--verify"
+        };
+        crate::docker::check_engine().map_err(|source| Error::NoEngine { flag, source })?;
+    }
     Ok(())
 }
 
