@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::image_path::ImagePath;
 use crate::keep::KeepGlobs;
 use crate::layer::cache::LayerCache;
-use crate::pipeline::{open_source, Settings};
+use crate::pipeline::{open_source, PendingProbe, Settings};
 use crate::reference::ImageRef;
 use crate::source::Want;
 
@@ -26,6 +26,13 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         [one] => Want::These(vec![one.clone()]),
         _ => return Err(Error::ExplainPlatforms),
     };
+    crate::pipeline::engine_preflight(settings, source)?;
+    // Started before the layers are read, as `slim` does.
+    let probe = if settings.probe {
+        Some(PendingProbe::start(settings, source)?)
+    } else {
+        None
+    };
     let spool = crate::files::spool_dir(settings.tmp_dir.as_deref())?;
     let cache = LayerCache::new(spool.path(), None, 0)?;
     let image = open_source(settings, source, spool.path(), &want)?
@@ -33,7 +40,7 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         .into_iter()
         .next()
         .expect("a source opens to at least one image");
-    let p = crate::pipeline::prepare(settings, source, image, &cache, None)?;
+    let p = crate::pipeline::prepare(settings, source, image, &cache, probe)?;
     Ok(match p.keep.reason(path.as_str()) {
         Some(reason) => Explanation {
             kept: true,
@@ -75,8 +82,13 @@ fn not_kept(
         } else if !select.keep.is_empty() {
             format!("{path} is in the image but matches no --keep pattern")
         } else {
+            let probed = if settings.probe {
+                ", and the probed run did not touch it"
+            } else {
+                ""
+            };
             format!(
-            "{path} is in the image but nothing traced needs it: not a root, not loaded by one, not an essential; keep it with --include {path}"
+            "{path} is in the image but nothing traced needs it: not a root, not loaded by one, not an essential{probed}; keep it with --include {path}"
         )
         },
     )

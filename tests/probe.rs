@@ -207,6 +207,63 @@ fn verify_compares_http_answers_and_the_healthcheck() {
     );
 }
 
+// explain --probe says which run touched a path, and that one was not.
+#[test]
+fn explain_with_the_probe_names_the_program_that_opened_a_path() {
+    let fat = fixture("probe-c-dlopen");
+    let explain = |path: &str, probe: bool| {
+        let mut args = vec!["explain", fat.as_str(), path];
+        if probe {
+            args.push("--probe");
+        }
+        let out = run_slimify(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = explain("/opt/acme/codecs/libdeflate.so", false);
+    assert_eq!(code, Some(1), "{text}");
+    let (code, text) = explain("/opt/acme/codecs/libdeflate.so", true);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("kept: opened while probing by /app/bin/report"),
+        "{text}"
+    );
+    let (code, text) = explain("/opt/acme/codecs/librle.so", true);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the probed run did not touch it"), "{text}");
+}
+
+// An image of another architecture is probed under qemu (binfmt_misc,
+// registered by scripts/setup.sh) and verified the same way.
+#[test]
+fn an_arm64_image_is_probed_and_verified_under_qemu() {
+    let layout = sh(Command::new("bash").arg(repo().join("scripts/multiarch-fixture.sh")));
+    let fat = TempTag::new("probe-arm64-fat");
+    slimify_ok(&[
+        &format!("oci:{}:multi", layout.trim()),
+        "-o",
+        &fat.0,
+        "--platform",
+        "linux/arm64",
+        "--keep",
+        "/**",
+        "--quiet",
+    ]);
+    let slim = TempTag::new("probe-arm64-slim");
+    let out = run_slimify(&[&fat.0, "-o", &slim.0, "--probe", "--verify"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("verified: the slim image behaves like the source"),
+        "{err}"
+    );
+    let (text, code) = run_image(&slim.0, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("machine: aarch64"), "{text}");
+}
+
 // A server that speaks another protocol than HTTP: listening is ready
 // enough, and its output is compared (redis, with its own config file).
 #[test]

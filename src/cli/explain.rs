@@ -6,6 +6,7 @@ use clap::Args;
 
 use slimify::{ImageRef, Ui};
 
+use super::workload::WorkloadArgs;
 use super::ReadArgs;
 
 #[derive(Args, Debug)]
@@ -16,11 +17,21 @@ pub struct ExplainArgs {
     pub path: String,
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Also run the image (an engine image) under the workload flags with
+    /// the recorder, as `slimify --probe` does.
+    #[arg(long, conflicts_with = "keep")]
+    pub probe: bool,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
 }
 
 /// Exit 0 when the path is kept, 1 when it is not.
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, crate::Failure> {
-    let settings = args.read.settings(Ui::silent())?;
+    let settings = slimify::Settings {
+        probe: args.probe,
+        workload: args.workload.workload(),
+        ..args.read.settings(Ui::silent())?
+    };
     let answer = slimify::explain(&settings, &ImageRef::parse(&args.image)?, &args.path)?;
     println!("{}", answer.text);
     Ok(if answer.kept {

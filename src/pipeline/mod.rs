@@ -6,6 +6,8 @@
 
 mod probing;
 
+pub(crate) use probing::PendingProbe;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -265,21 +267,22 @@ pub(crate) fn preflight(settings: &Settings, job: &Job) -> Result<()> {
     if !settings.dry_run {
         crate::sink::check(&job.target, &settings.registry)?;
     }
-    if settings.probe {
-        probing::engine_name(&job.source, "--probe")?;
-    }
     if settings.verify.is_some() {
-        probing::engine_name(&job.source, "--verify")?;
         probing::engine_name(&job.target, "--verify")?;
     }
-    if settings.probe || settings.verify.is_some() {
-        let flag = if settings.probe {
-            "--probe"
-        } else {
-            "--verify"
-        };
-        crate::docker::check_engine().map_err(|source| Error::NoEngine { flag, source })?;
-    }
+    engine_preflight(settings, &job.source)
+}
+
+/// `--probe` and `--verify` run the source in an engine: it must be an
+/// engine image, and an engine must answer.
+pub(crate) fn engine_preflight(settings: &Settings, source: &ImageRef) -> Result<()> {
+    let flag = match (settings.probe, settings.verify.is_some()) {
+        (true, _) => "--probe",
+        (false, true) => "--verify",
+        (false, false) => return Ok(()),
+    };
+    probing::engine_name(source, flag)?;
+    crate::docker::check_engine().map_err(|source| Error::NoEngine { flag, source })?;
     Ok(())
 }
 
