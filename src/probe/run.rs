@@ -112,13 +112,15 @@ pub fn run(
         args.push(spec.image.clone());
         args.extend(spec.argv[1..].iter().cloned());
     }
+    // Before the container starts: a port that cannot be chosen is a usage
+    // error, not a run to wait for.
+    let port = port(spec, workload)?;
     let c = Container::start(&args, cancel)?;
     let mut seen = Observed {
         image: spec.image.clone(),
+        port,
         ..Observed::default()
     };
-    let port = port(spec, workload)?;
-    seen.port = port;
     if !workload.is_server() && port.is_none() {
         match c.wait(workload.timeout)? {
             Some(code) => seen.exit = code,

@@ -53,7 +53,7 @@ impl Tracer<'_> {
                 found.touched.insert(l.clone());
             }
             let loads = matches!(r.access, Access::Executed | Access::Opened);
-            if loads && self.is_file(&resolved.real) && self.is_elf(&resolved.real) {
+            if loads && self.is_elf_file(&resolved.real) {
                 self.keep_program(resolved.real.as_str(), reason);
             } else {
                 self.keep(&resolved.real, reason);
@@ -61,15 +61,5 @@ impl Tracer<'_> {
             found.touched.insert(resolved.real);
         }
         found
-    }
-
-    fn is_elf(&self, real: &ImagePath) -> bool {
-        let Some(node) = self.fs().get(real.as_str()) else {
-            return false;
-        };
-        let mut head = [0u8; 4];
-        self.fs().open(node).is_some_and(|mut r| {
-            std::io::Read::read_exact(&mut r, &mut head).is_ok() && super::elf::is_elf(&head)
-        })
     }
 }

@@ -140,12 +140,18 @@ impl Tracer<'_> {
     /// helpers), but not scripts, whose interpreters only matter when
     /// something runs them.
     pub(in crate::trace) fn is_elf_executable(&self, path: &ImagePath) -> bool {
+        self.fs()
+            .get(path.as_str())
+            .is_some_and(|n| n.is_executable_file())
+            && self.is_elf_file(path)
+    }
+
+    /// A regular file that starts with the ELF magic (a program the probe
+    /// saw loaded may be mapped without its executable bit: a library).
+    pub(in crate::trace) fn is_elf_file(&self, path: &ImagePath) -> bool {
         let Some(node) = self.fs().get(path.as_str()) else {
             return false;
         };
-        if !node.is_executable_file() {
-            return false;
-        }
         let mut head = [0u8; 4];
         self.fs().open(node).is_some_and(|mut r| {
             std::io::Read::read_exact(&mut r, &mut head).is_ok() && super::elf::is_elf(&head)
