@@ -40,6 +40,10 @@ pub struct Summary {
     pub dry_run: bool,
     /// What the tracer could not resolve (names, not values: Env is never printed).
     pub warnings: Vec<String>,
+    /// For an engine image: how it was read (in place, or through
+    /// `docker save` and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
     /// What writing the target did, when worth saying (a push's uploads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

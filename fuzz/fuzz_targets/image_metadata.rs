@@ -44,6 +44,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             &spool,
             &Default::default(),
             &Want::All,
+            false,
         );
     }
 });

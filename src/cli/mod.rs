@@ -108,6 +108,12 @@ pub struct ReadArgs {
     /// Directory for temporary spools (decompressed layers, `docker save` output).
     #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
     pub tmp_dir: Option<PathBuf>,
+
+    /// Read a `docker-daemon:` image through `docker save`, never in place
+    /// from the engine's overlay2 layer store (which needs a local engine and
+    /// root, and is used whenever it can be).
+    #[arg(long)]
+    pub no_in_place: bool,
 }
 
 impl ReadArgs {
@@ -118,6 +124,7 @@ impl ReadArgs {
             limits: self.limits.to_limits(),
             registry: self.registry.to_settings()?,
             platforms: self.platform.clone(),
+            in_place: !self.no_in_place,
             ui,
             ..Settings::new(self.select.to_select())
         })

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::ProgressBar;
 
-use super::{index_layer, LayerError, LayerIndex};
+use super::{index_layer, Content, LayerError, LayerIndex};
 use crate::blob::BlobFile;
 use crate::digest::Digest;
 use crate::files::{IoContext, PathError};
@@ -134,7 +134,12 @@ impl LayerCache {
         progress: &ProgressBar,
         budget: &Budget,
     ) -> Result<LayerIndex, LayerError> {
-        let Some(kept) = self.kept_path(&layer.diff_id) else {
+        // A layer of the engine's store is read in place: cheaper than any copy.
+        let kept = match &layer.blob {
+            Blob::Store(_) => None,
+            _ => self.kept_path(&layer.diff_id),
+        };
+        let Some(kept) = kept else {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
             return index_layer(number, layer, &self.spool_dir, progress, budget);
         };
@@ -159,8 +164,8 @@ impl LayerCache {
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let index = index_layer(number, layer, &self.spool_dir, progress, budget)?;
-        if !is_uncompressed(layer) {
-            keep_copy(&index.content, &kept).map_err(|e| LayerError {
+        if let (false, Content::Tar(tar)) = (is_uncompressed(layer), &index.content) {
+            keep_copy(tar, &kept).map_err(|e| LayerError {
                 index: number,
                 digest: layer.diff_id.to_string(),
                 cause: e.into(),

@@ -7,12 +7,16 @@
 //! files from there without decompressing anything again.
 
 pub mod cache;
+mod content;
 mod decompress;
 mod entry;
 mod guard;
+mod tar_split;
 
+pub use content::{Content, FileReader};
 pub use decompress::InflateError;
 pub use entry::{Change, Entry, EntryError, Kind, Meta, ReadError};
+pub use tar_split::StoreError;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -25,13 +29,14 @@ use crate::blob::BlobFile;
 use crate::digest::{HashingReader, Mismatch};
 use crate::files::{IoContext, PathError};
 use crate::limits::Budget;
-use crate::source::{Compression, LayerBlob, SourceError};
+use crate::source::{Blob, Compression, LayerBlob, SourceError};
 
 /// Everything a layer contributes, in tar order.
+#[derive(Debug)]
 pub struct LayerIndex {
     pub entries: Vec<Entry>,
     /// Where `Kind::File` offsets point.
-    pub content: BlobFile,
+    pub content: Content,
     /// Size of the uncompressed tar stream.
     pub tar_size: u64,
 }
@@ -59,6 +64,8 @@ pub enum LayerCause {
     Fetch(#[from] SourceError),
     #[error(transparent)]
     Io(#[from] PathError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("interrupted by a signal")]
     Interrupted,
 }
@@ -99,7 +106,10 @@ fn index_layer_inner(
     progress: &ProgressBar,
     budget: &Budget,
 ) -> Result<LayerIndex, LayerCause> {
-    let blob = layer.blob.open(spool_dir)?;
+    let blob = match &layer.blob {
+        Blob::Store(store) => return tar_split::index(store, progress, budget),
+        other => other.open(spool_dir)?,
+    };
     let compression = match layer.compression {
         Compression::Sniff => decompress::sniff(&blob).at(&blob.name)?,
         c => c,
@@ -131,7 +141,7 @@ fn index_layer_inner(
             .verify(&diff_id, &format!("layer {number} content (diff_id)"))?;
         return Ok(LayerIndex {
             entries,
-            content: blob,
+            content: Content::Tar(blob),
             tar_size,
         });
     }
@@ -174,7 +184,7 @@ fn index_layer_inner(
             .at(spool_dir)?;
         Ok(LayerIndex {
             entries,
-            content: spooled(file, number)?,
+            content: Content::Tar(spooled(file, number)?),
             tar_size,
         })
     })

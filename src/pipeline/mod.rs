@@ -24,7 +24,7 @@ use crate::reference::ImageRef;
 use crate::report::{kept_sizes, Sizes, Summary};
 use crate::rootfs::RootFs;
 use crate::sink::{holds_index, Output, OutputImage};
-use crate::source::{Opened, SourceImage, Want};
+use crate::source::{Blob, EngineRead, Opened, SourceImage, Want};
 use crate::trace::TraceOptions;
 use crate::ui::Ui;
 use crate::units::seconds;
@@ -58,6 +58,9 @@ pub struct Settings {
     pub registry: crate::registry::Settings,
     /// `--cache-dir`: uncompressed layers kept by diff_id across runs.
     pub cache_dir: Option<PathBuf>,
+    /// Read engine images in place from the engine's layer store when it
+    /// can be (`--no-in-place`: false).
+    pub in_place: bool,
     /// `--platform`: which images of an index to slim (empty: see [`wanted`]).
     pub platforms: Vec<Platform>,
     /// `--force-overwrite-source`: a target that is the source is written anyway.
@@ -83,6 +86,7 @@ impl Settings {
             limits: Limits::default(),
             registry: Default::default(),
             cache_dir: None,
+            in_place: true,
             platforms: Vec::new(),
             overwrite_source: false,
             probe: false,
@@ -172,6 +176,7 @@ pub(crate) fn slim_with(
         source: job.source.to_string(),
         target: job.target.to_string(),
         dry_run: settings.dry_run,
+        read: opened.engine_read.as_ref().map(|r| r.to_string()),
         ..Summary::default()
     };
     let mut slimmed: Vec<(WrittenLayer, ImageBlobs)> = Vec::new();
@@ -192,6 +197,7 @@ pub(crate) fn slim_with(
                 vec![]
             },
             probe: p.probe.clone(),
+            read: summary.read.clone(),
             ..Summary::default()
         };
         if !settings.dry_run {
@@ -294,7 +300,15 @@ pub(crate) fn open_source(
     want: &Want,
 ) -> Result<Opened> {
     let opening = settings.ui.spinner(format!("opening {source}"));
-    let opened = crate::source::open(source, spool, &settings.registry, want)?;
+    let opened = crate::source::open(source, spool, &settings.registry, want, settings.in_place)?;
+    if let Some(EngineRead::Saved {
+        fallback: Some(why),
+    }) = &opened.engine_read
+    {
+        if !settings.ui.quiet() {
+            opening.suspend(|| eprintln!("info: reading {source} through `docker save`: {why}"));
+        }
+    }
     opening.finish_and_clear();
     Ok(opened)
 }
@@ -317,11 +331,21 @@ pub(crate) fn prepare(
         .map(|(i, l)| cache.index(i, l, &reading, &budget))
         .collect::<Result<Vec<_>, _>>()?;
     reading.finish_and_clear();
-    let mut fs = RootFs::from_layers(layers)?;
+    let mut fs = RootFs::from_layers(layers.iter().map(|l| &**l))?;
     let before = Sizes {
         paths: fs.len(),
         content_bytes: fs.content_size(),
-        stored_bytes: image.stored_size(),
+        // A layer read in place is stored as its files: count its tar, as
+        // `docker save` would have written it.
+        stored_bytes: image
+            .layers
+            .iter()
+            .zip(&layers)
+            .map(|(l, index)| match l.blob {
+                Blob::Store(_) => index.tar_size,
+                _ => l.blob.stored_size(),
+            })
+            .sum(),
     };
     let mut warnings = Vec::new();
     let mut seen = None;

@@ -12,9 +12,8 @@ mod resolve;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use crate::blob::{BlobFile, SliceReader};
 use crate::image_path::ImagePath;
-use crate::layer::{Change, Kind, LayerIndex, Meta};
+use crate::layer::{Change, Content, FileReader, Kind, LayerIndex, Meta};
 
 pub use resolve::WalkError;
 
@@ -75,7 +74,7 @@ pub enum ApplyCause {
 /// range and parents always come before their children.
 pub struct RootFs {
     nodes: BTreeMap<ImagePath, Node>,
-    contents: Vec<BlobFile>,
+    contents: Vec<Content>,
     next_inode: u64,
 }
 
@@ -172,9 +171,9 @@ impl RootFs {
     }
 
     /// A reader over a regular file's content.
-    pub fn open(&self, node: &Node) -> Option<SliceReader> {
+    pub fn open(&self, node: &Node) -> Option<FileReader> {
         match node.kind {
-            Kind::File { offset, size } => Some(self.contents[node.layer].slice(offset, size)),
+            Kind::File { offset, size } => Some(self.contents[node.layer].open(offset, size)),
             _ => None,
         }
     }

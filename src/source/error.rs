@@ -56,6 +56,8 @@ pub enum SourceError {
     },
     #[error("no such image in the Docker engine: {name}")]
     NoSuchImage { name: String },
+    #[error("{}: a layer of the engine's store is indexed in place, never opened as a blob", dir.display())]
+    InPlaceOnly { dir: std::path::PathBuf },
     #[error("image index nesting deeper than {max} (a cycle?) at {digest}")]
     IndexTooDeep { max: usize, digest: String },
     #[error("{digest}: unsupported manifest media type {media_type}")]

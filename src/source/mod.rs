@@ -5,6 +5,7 @@ mod choose;
 mod config;
 mod daemon;
 mod docker_archive;
+mod engine_store;
 mod error;
 mod oci_layout;
 mod registry;
@@ -12,6 +13,7 @@ mod store;
 
 pub use choose::Want;
 pub use config::ImageConfig;
+pub use engine_store::StoreLayer;
 pub use error::SourceError;
 
 use std::path::Path;
@@ -99,6 +101,8 @@ pub enum Blob {
         digest: Digest,
         size: u64,
     },
+    /// A layer directory of the local engine's store, read in place.
+    Store(StoreLayer),
 }
 
 impl Blob {
@@ -107,6 +111,7 @@ impl Blob {
         match self {
             Blob::Local(b) => b.len(),
             Blob::Remote { size, .. } => *size,
+            Blob::Store(s) => s.size,
         }
     }
 
@@ -119,6 +124,7 @@ impl Blob {
             Blob::Remote { repo, digest, size } => {
                 registry::download(repo, digest, *size, spool_dir)
             }
+            Blob::Store(s) => Err(SourceError::InPlaceOnly { dir: s.dir.clone() }),
         }
     }
 }
@@ -128,6 +134,8 @@ pub struct Opened {
     pub images: Vec<SourceImage>,
     /// The reference named an index (so a target that can should get one).
     pub from_index: bool,
+    /// For an engine image: how it was read.
+    pub engine_read: Option<EngineRead>,
 }
 
 impl Opened {
@@ -135,6 +143,29 @@ impl Opened {
         Opened {
             images: vec![image],
             from_index: false,
+            engine_read: None,
+        }
+    }
+}
+
+/// How an image of the local engine was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineRead {
+    /// In place, from the engine's layer store.
+    InPlace,
+    /// Through `docker save`; `fallback` says why not in place, unless
+    /// `--no-in-place` asked for it.
+    Saved { fallback: Option<String> },
+}
+
+impl std::fmt::Display for EngineRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineRead::InPlace => f.write_str("in place from the engine's overlay2 store"),
+            EngineRead::Saved { fallback: None } => f.write_str("through `docker save`"),
+            EngineRead::Saved {
+                fallback: Some(why),
+            } => write!(f, "through `docker save`: {why}"),
         }
     }
 }
@@ -227,16 +258,24 @@ fn read_verified(
 
 /// Open any source reference; `want` says which images of an index to read.
 /// `spool_dir` receives temporary copies that a transport needs (the Docker
-/// engine's `docker save` stream).
+/// engine's `docker save` stream). `in_place`: read an engine image from the
+/// engine's layer store where possible (`--no-in-place` turns it off).
 pub fn open(
     reference: &ImageRef,
     spool_dir: &Path,
     registry: &crate::registry::Settings,
     want: &Want,
+    in_place: bool,
 ) -> Result<Opened> {
     let opened = match reference {
         ImageRef::Registry { reference } => registry::open(reference, registry, want)?,
-        ImageRef::Daemon { name } => Opened::single(daemon::open(name, spool_dir)?),
+        ImageRef::Daemon { name } => {
+            let (image, read) = daemon::open(name, spool_dir, in_place)?;
+            Opened {
+                engine_read: Some(read),
+                ..Opened::single(image)
+            }
+        }
         ImageRef::DockerArchive { path, name } => {
             let store = BlobStore::Tar(TarIndex::scan(path)?);
             Opened::single(docker_archive::open(

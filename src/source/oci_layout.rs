@@ -24,7 +24,11 @@ pub fn open(store: &BlobStore, tag: Option<&str>, name: &str, want: &Want) -> Re
         .iter()
         .map(|m| read_manifest(store, m))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Opened { images, from_index })
+    Ok(Opened {
+        images,
+        from_index,
+        engine_read: None,
+    })
 }
 
 /// The tag an index.json entry carries.

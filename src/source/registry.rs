@@ -22,6 +22,7 @@ pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened>
         return Ok(Opened {
             images: vec![image_of(&repo, &top.bytes, &top.digest)?],
             from_index: false,
+            engine_read: None,
         });
     }
     let index =
@@ -48,6 +49,7 @@ pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened>
     Ok(Opened {
         images,
         from_index: true,
+        engine_read: None,
     })
 }
 
