@@ -3,6 +3,22 @@
 #        scripts/bench.sh results    sizes: fat vs slim image of each fixture
 #        scripts/bench.sh batch      timing: `slimify batch` vs one run per image
 #        scripts/bench.sh probe      timing: what --probe and --verify add
+#        scripts/bench.sh engine     timing: engine images in place vs docker save,
+#                                    and registry pulls vs the download floor
+#
+# `engine` times, per fixture (BENCH_ENGINE_FIXTURES, default go-static
+# java-app py-app), side by side in one run, BENCH_RUNS each (median):
+#   docker save     `docker save -o FILE IMAGE` alone (what any reader of an
+#                   engine image paid before this slimify read it in place)
+#   in place        slimify docker-daemon:IMAGE -> oci: (tracing), reading
+#                   the engine's overlay2 store in place
+#   --no-in-place   the same through the `docker save` fallback
+#   pull            slimify docker://REG/NAME:fat -> oci: (tracing) from a
+#                   docker-registry on loopback holding the image (gzip layers)
+#   floor           curl of every layer blob from that registry piped into
+#                   gzip -dc, one after the other: download + decompress
+# and prints save ÷ in place (targets: >= 5x on go-static, >= 2.5x on
+# java-app) and pull ÷ floor (target <= 1.2x).
 #
 # `probe` times, per fixture (BENCH_PROBE_FIXTURES, default the three probe
 # fixtures and static-site), engine -> engine in one run, BENCH_RUNS each
@@ -484,8 +500,63 @@ PY
     done
 }
 
+# `engine`: in place vs docker save vs a registry pull, per fixture.
+engine_bench() {
+    local fixtures=(${BENCH_ENGINE_FIXTURES:-go-static java-app py-app})
+    local name fat blobs w
+    B_WORK=$(mktemp -d "${TMPDIR:-/tmp}/slimify-bench-engine.XXXXXX")
+    trap batch_cleanup EXIT
+    trap 'exit 130' INT TERM
+    w=$B_WORK
+    batch_registry
+    median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+    timed() {  # timed PREP CMD: RUNS runs of CMD (after PREP each time); median seconds
+        local i t0 t1
+        for ((i = 0; i < RUNS; i++)); do
+            bash -c "$1"
+            t0=$(date +%s.%N)
+            bash -c "$2" >/dev/null 2>"$w/err" || { cat "$w/err" >&2; die "failed: $2"; }
+            t1=$(date +%s.%N)
+            awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f\n", b - a}'
+        done | median
+    }
+    printf '| fixture | docker save s | in place s | save ÷ in place | --no-in-place s | registry pull s | download + gunzip floor s | pull ÷ floor |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+    for name in "${fixtures[@]}"; do
+        fat=$(scripts/fixture.sh "$name")
+        skopeo copy --quiet --dest-tls-verify=false --dest-compress-format gzip \
+            "docker-daemon:$fat" "docker://$B_REG/$name:fat" || die "cannot push $fat"
+        mapfile -t blobs < <(python3 - "$B_REG" "$name" <<'PY'
+import json, sys, urllib.request
+reg, repo = sys.argv[1:3]
+http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+req = urllib.request.Request("http://%s/v2/%s/manifests/fat" % (reg, repo))
+req.add_header("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+for layer in json.load(http.open(req))["layers"]:
+    print("http://%s/v2/%s/blobs/%s" % (reg, repo, layer["digest"]))
+PY
+)
+        local floor_cmd="" u save inplace noinplace pull floor
+        for u in "${blobs[@]}"; do floor_cmd+="curl --noproxy '*' -fsS '$u' | gzip -dc >/dev/null; "; done
+        save=$(timed "rm -f '$w/save.tar'" "docker save -o '$w/save.tar' '$fat'")
+        rm -f "$w/save.tar"
+        inplace=$(timed "rm -rf '$w/o1'" "'$SLIMIFY' 'docker-daemon:$fat' -o 'oci:$w/o1:slim' -q")
+        noinplace=$(timed "rm -rf '$w/o2'" "'$SLIMIFY' 'docker-daemon:$fat' -o 'oci:$w/o2:slim' -q --no-in-place")
+        pull=$(timed "rm -rf '$w/o3'" "'$SLIMIFY' 'docker://$B_REG/$name:fat' -o 'oci:$w/o3:slim' -q --insecure-registry '$B_REG'")
+        floor=$(timed true "set -o pipefail; $floor_cmd")
+        cmp -s "$w/o1/index.json" "$w/o2/index.json" || die "$name: in place and docker save wrote different images"
+        awk -v n="$name" -v s="$save" -v i="$inplace" -v f="$noinplace" -v p="$pull" -v fl="$floor" \
+            'BEGIN {printf "| %s | %.2f | %.2f | %.1fx | %.2f | %.2f | %.2f | %.2fx |\n", n, s, i, s / i, f, p, fl, p / fl}'
+    done
+}
+
 if [[ ${1:-} == batch ]]; then
     batch
+    exit
+fi
+if [[ ${1:-} == engine ]]; then
+    [[ -x $SLIMIFY ]] || die "build slimify first (cargo build --release): $SLIMIFY"
+    engine_bench
     exit
 fi
 if [[ ${1:-} == probe ]]; then

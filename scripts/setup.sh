@@ -25,6 +25,9 @@ REQUIRED+=(qemu-user-static)
 REQUIRED+=(arch-test)
 # time: /usr/bin/time -f %M (max RSS) in `scripts/bench.sh batch`.
 REQUIRED+=(time)
+# podman: containers-storage: sources and targets (tests/podman.rs), rootful,
+# its store in /var/lib/containers/storage.
+REQUIRED+=(podman)
 OPTIONAL=(hyperfine)
 DOCKERD_LOG=/tmp/slimify-dockerd.log
 DOCKERD_WAIT=60

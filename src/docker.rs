@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 /// The engine or its CLI refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
-    #[error("cannot run `{cli} {verb}` (is the docker CLI installed?)")]
+    #[error("cannot run `{cli} {verb}` (is it installed?)")]
     Spawn {
         cli: String,
         verb: String,
@@ -13,8 +13,13 @@ pub enum DockerError {
         source: std::io::Error,
     },
     /// The command ran and failed; `message` is the engine's own first line.
-    #[error("`docker {verb}` failed: {message}")]
-    Failed { verb: String, message: String },
+    #[error("`{cli} {verb}` failed: {message}")]
+    Failed {
+        /// `docker` or `podman`.
+        cli: &'static str,
+        verb: String,
+        message: String,
+    },
 }
 
 impl DockerError {
@@ -23,6 +28,9 @@ impl DockerError {
         match self {
             DockerError::Failed { message, .. } if message.contains("Cannot connect to the Docker daemon") || message.contains("docker daemon running") => Some(
                 "start the Docker engine (`dockerd`), or point DOCKER_HOST or `docker context use` at a running one".into(),
+            ),
+            DockerError::Spawn { cli, .. } if cli.contains("podman") => Some(
+                "install podman, or set SLIMIFY_PODMAN to its path".into(),
             ),
             DockerError::Spawn { .. } => Some(
                 "install the docker CLI, or set SLIMIFY_DOCKER to its path".into(),
@@ -35,7 +43,51 @@ impl DockerError {
 /// Run `docker ARGS`, returning stdout; a failure becomes one line naming the
 /// engine's own message.
 pub fn run(args: &[&str]) -> Result<String, DockerError> {
-    let out = output(args)?;
+    run_cli(Cli::Docker, args)
+}
+
+/// The engine CLIs slimify drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cli {
+    Docker,
+    /// Podman, for `containers-storage:` images.
+    Podman,
+}
+
+impl Cli {
+    fn name(self) -> &'static str {
+        match self {
+            Cli::Docker => "docker",
+            Cli::Podman => "podman",
+        }
+    }
+
+    /// The program to run: `SLIMIFY_DOCKER` / `SLIMIFY_PODMAN` let tests and
+    /// unusual setups pick another.
+    fn program(self) -> String {
+        let var = match self {
+            Cli::Docker => "SLIMIFY_DOCKER",
+            Cli::Podman => "SLIMIFY_PODMAN",
+        };
+        std::env::var(var).unwrap_or_else(|_| self.name().to_string())
+    }
+}
+
+/// Run `podman GLOBAL ARGS` (GLOBAL: the flags that select a store),
+/// returning stdout.
+pub fn run_podman(global: &[String], args: &[&str]) -> Result<String, DockerError> {
+    let all: Vec<&str> = global
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+        .collect();
+    run_cli(Cli::Podman, &all)
+}
+
+/// Run `CLI ARGS`, returning stdout; a failure becomes one line naming the
+/// CLI's own message.
+pub fn run_cli(cli: Cli, args: &[&str]) -> Result<String, DockerError> {
+    let out = output_cli(cli, args)?;
     if out.code == Some(0) {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
@@ -49,6 +101,7 @@ pub fn run(args: &[&str]) -> Result<String, DockerError> {
         .trim_start_matches("Error: ")
         .trim_start_matches("Error response from daemon: ");
     Err(DockerError::Failed {
+        cli: cli.name(),
         verb,
         message: without_repeats(message),
     })
@@ -96,12 +149,16 @@ pub struct Output {
 /// Run `docker ARGS` and return what it printed; only a CLI that cannot be
 /// started is an error.
 pub fn output(args: &[&str]) -> Result<Output, DockerError> {
-    let out = Command::new(docker_cli())
+    output_cli(Cli::Docker, args)
+}
+
+fn output_cli(cli: Cli, args: &[&str]) -> Result<Output, DockerError> {
+    let out = Command::new(cli.program())
         .args(args)
         .stdin(Stdio::null())
         .output()
         .map_err(|source| DockerError::Spawn {
-            cli: docker_cli(),
+            cli: cli.program(),
             verb: args.first().copied().unwrap_or("").to_string(),
             source,
         })?;
@@ -115,11 +172,6 @@ pub fn output(args: &[&str]) -> Result<Output, DockerError> {
 /// Whether the engine answers (`docker version` reaches the server).
 pub fn check_engine() -> Result<(), DockerError> {
     run(&["version", "--format", "{{.Server.Version}}"]).map(drop)
-}
-
-/// The CLI to call; `SLIMIFY_DOCKER` lets tests and unusual setups pick another.
-fn docker_cli() -> String {
-    std::env::var("SLIMIFY_DOCKER").unwrap_or_else(|_| "docker".to_string())
 }
 
 #[cfg(test)]

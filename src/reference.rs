@@ -22,6 +22,89 @@ pub enum ImageRef {
     /// A registry, over the OCI distribution API (`docker://HOST[:PORT]/REPO:TAG`
     /// or `...@sha256:HEX`). Held as `HOST/REPO:TAG` with the tag defaulted to `latest`.
     Registry { reference: String },
+    /// Podman's and Buildah's image store (`containers-storage:[STORE]NAME`),
+    /// through the podman CLI; `store` is the optional `[...]` part.
+    Storage {
+        store: Option<Box<StoreSpec>>,
+        name: String,
+    },
+}
+
+/// The `[DRIVER@ROOT+RUNROOT:OPTIONS]` of a `containers-storage:` reference
+/// (containers-transports(5)): every part but the root is optional.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSpec {
+    pub driver: Option<String>,
+    pub root: PathBuf,
+    pub run_root: Option<PathBuf>,
+    pub options: Vec<String>,
+}
+
+/// The podman global flags that select `store` (none: podman's default).
+pub fn store_flags(store: Option<&StoreSpec>) -> Vec<String> {
+    store.map(StoreSpec::podman_args).unwrap_or_default()
+}
+
+impl StoreSpec {
+    /// The podman global flags that select this store.
+    pub fn podman_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(d) = &self.driver {
+            args.extend(["--storage-driver".to_string(), d.clone()]);
+        }
+        args.extend(["--root".to_string(), self.root.display().to_string()]);
+        if let Some(r) = &self.run_root {
+            args.extend(["--runroot".to_string(), r.display().to_string()]);
+        }
+        for o in &self.options {
+            args.extend(["--storage-opt".to_string(), o.clone()]);
+        }
+        args
+    }
+
+    fn parse(spec: &str) -> Option<Self> {
+        let (rest, options) = match spec.split_once(':') {
+            Some((r, o)) => (
+                r,
+                o.split(',')
+                    .filter(|o| !o.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
+            None => (spec, Vec::new()),
+        };
+        let (driver, rest) = match rest.split_once('@') {
+            Some((d, r)) => (Some(d.to_string()), r),
+            None => (None, rest),
+        };
+        let (root, run_root) = match rest.split_once('+') {
+            Some((r, rr)) => (r, Some(PathBuf::from(rr))),
+            None => (rest, None),
+        };
+        (root.starts_with('/') && driver.as_deref() != Some("")).then(|| StoreSpec {
+            driver,
+            root: PathBuf::from(root),
+            run_root,
+            options,
+        })
+    }
+}
+
+impl fmt::Display for StoreSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        if let Some(d) = &self.driver {
+            write!(f, "{d}@")?;
+        }
+        write!(f, "{}", self.root.display())?;
+        if let Some(r) = &self.run_root {
+            write!(f, "+{}", r.display())?;
+        }
+        if !self.options.is_empty() {
+            write!(f, ":{}", self.options.join(","))?;
+        }
+        f.write_str("]")
+    }
 }
 
 /// A reference slimify cannot use, and why.
@@ -29,9 +112,9 @@ pub enum ImageRef {
 pub enum RefError {
     #[error("empty image reference")]
     Empty,
-    #[error("{whole}: unknown transport {transport:?}; known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive: (or a bare NAME:TAG)")]
+    #[error("{whole}: unknown transport {transport:?}; known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive:, containers-storage: (or a bare NAME:TAG)")]
     UnknownTransport { transport: String, whole: String },
-    #[error("{whole}: the {transport}: transport is not supported; use docker://, docker-daemon:, docker-archive:, oci: or oci-archive:")]
+    #[error("{whole}: the {transport}: transport is not supported; use docker://, docker-daemon:, docker-archive:, oci:, oci-archive: or containers-storage:")]
     Unsupported { transport: String, whole: String },
     #[error("{whole}: missing path after {transport}:")]
     MissingPath { transport: String, whole: String },
@@ -47,7 +130,7 @@ pub enum RefError {
 }
 
 /// Transports skopeo knows that slimify does not (yet) read or write.
-const UNSUPPORTED: &[&str] = &["containers-storage", "dir", "ostree", "sif", "tarball"];
+const UNSUPPORTED: &[&str] = &["dir", "ostree", "sif", "tarball"];
 
 impl ImageRef {
     pub fn parse(s: &str) -> Result<Self, RefError> {
@@ -73,6 +156,9 @@ impl ImageRef {
         let Some((transport, rest)) = s.split_once(':') else {
             return Self::daemon(s, s);
         };
+        if transport == "containers-storage" {
+            return Self::storage(rest, s);
+        }
         let (path, name) = match rest.split_once(':') {
             Some((p, n)) => (p, Some(n.to_string())),
             None => (rest, None),
@@ -139,6 +225,38 @@ impl ImageRef {
         })
     }
 
+    fn storage(rest: &str, whole: &str) -> Result<Self, RefError> {
+        let (store, name) = match rest.strip_prefix('[') {
+            Some(r) => {
+                let (spec, name) = r.split_once(']').ok_or_else(|| RefError::Invalid {
+                    whole: whole.into(),
+                    name: rest.into(),
+                    what: "containers-storage",
+                    why: "the store is written [DRIVER@ROOT+RUNROOT:OPTIONS], with a closing ]",
+                })?;
+                let spec = StoreSpec::parse(spec).ok_or_else(|| RefError::Invalid {
+                    whole: whole.into(),
+                    name: spec.into(),
+                    what: "containers-storage store",
+                    why:
+                        "the store is written [DRIVER@ROOT+RUNROOT:OPTIONS], ROOT an absolute path",
+                })?;
+                (Some(Box::new(spec)), name)
+            }
+            None => (None, rest),
+        };
+        check_docker_reference(name).map_err(|why| RefError::Invalid {
+            whole: whole.into(),
+            name: name.into(),
+            what: "image",
+            why,
+        })?;
+        Ok(ImageRef::Storage {
+            store,
+            name: with_tag(name),
+        })
+    }
+
     /// Whether writing to `self` would replace or write into the image
     /// `source` names: the same engine tag, the same layout directory and
     /// tag, the same archive file, the same registry reference.
@@ -157,6 +275,10 @@ impl ImageRef {
             ) => same_file(a, b),
             (Registry { reference: a }, Registry { reference: b }) => {
                 short_name(a) == short_name(b)
+            }
+            (Storage { store: s, name: a }, Storage { store: t, name: b }) => {
+                let local = |n: &str| n.strip_prefix("localhost/").unwrap_or(n).to_string();
+                s == t && local(a) == local(b)
             }
             _ => false,
         }
@@ -267,6 +389,13 @@ impl fmt::Display for ImageRef {
             ImageRef::Oci { dir, tag } => with(f, "oci", dir, tag),
             ImageRef::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
             ImageRef::Registry { reference } => write!(f, "docker://{reference}"),
+            ImageRef::Storage { store, name } => {
+                f.write_str("containers-storage:")?;
+                if let Some(s) = store {
+                    write!(f, "{s}")?;
+                }
+                f.write_str(name)
+            }
         }
     }
 }
@@ -387,5 +516,51 @@ mod tests {
         ] {
             assert_eq!(p(&p(s).to_string()), p(s));
         }
+    }
+
+    #[test]
+    fn containers_storage_references_with_and_without_a_store() {
+        assert_eq!(
+            p("containers-storage:app"),
+            ImageRef::Storage {
+                store: None,
+                name: "app:latest".into()
+            }
+        );
+        let full = "containers-storage:[overlay@/var/lib/containers/storage+/run/containers/storage:overlay.mountopt=nodev]localhost/app:1";
+        let r = p(full);
+        assert_eq!(r.to_string(), full);
+        let ImageRef::Storage { store: Some(s), .. } = &r else {
+            panic!("{r:?}");
+        };
+        assert_eq!(
+            s.podman_args(),
+            [
+                "--storage-driver",
+                "overlay",
+                "--root",
+                "/var/lib/containers/storage",
+                "--runroot",
+                "/run/containers/storage",
+                "--storage-opt",
+                "overlay.mountopt=nodev"
+            ]
+        );
+        assert_eq!(
+            p("containers-storage:[/srv/store]app:1").to_string(),
+            "containers-storage:[/srv/store]app:1"
+        );
+        for bad in [
+            "containers-storage:[/srv/store",
+            "containers-storage:[rel]app",
+            "containers-storage:[@/x]app",
+            "containers-storage:Bad:1",
+        ] {
+            assert!(ImageRef::parse(bad).is_err(), "{bad}");
+        }
+        assert!(
+            p("containers-storage:localhost/app:1").same_image_as(&p("containers-storage:app:1"))
+        );
+        assert!(!p("containers-storage:[/a]app:1").same_image_as(&p("containers-storage:app:1")));
     }
 }

@@ -165,7 +165,7 @@ fn unknown_transports_and_bad_flags() {
         err.contains("unknown transport") && err.contains("bogus"),
         "{err}"
     );
-    let err = fails_cleanly("containers-storage:app:1", &src, d.path());
+    let err = fails_cleanly("ostree:/repo/app:1", &src, d.path());
     assert!(err.contains("not supported"), "{err}");
     let l = Layout::new(&src, &sample_tar(), GZIP);
     let err = slimify_err(&[

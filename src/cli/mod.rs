@@ -17,11 +17,13 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// Turn a fat container image into a minimal one, after it was built.
 ///
 /// SOURCE and TARGET use skopeo's transport names:
-///   NAME[:TAG] or docker-daemon:NAME[:TAG]   the local Docker engine (DOCKER_HOST is honoured)
+///   NAME[:TAG] or docker-daemon:NAME[:TAG]   the local Docker engine (DOCKER_HOST is honoured;
+///                                            read in place from its overlay2 store when it can be)
 ///   docker-archive:PATH[:NAME:TAG]           a `docker save` tarball
 ///   oci:DIR[:TAG]                            an OCI image layout directory
 ///   oci-archive:PATH[:TAG]                   a tar of an OCI image layout
 ///   docker://HOST[:PORT]/REPO[:TAG|@DIGEST]   a registry (OCI distribution API)
+///   containers-storage:[STORE]NAME[:TAG]      podman's image store (through the podman CLI)
 ///
 /// Without --keep, slimify traces what the image runs: the Entrypoint, Cmd and
 /// Healthcheck programs (through PATH and WorkingDir), their dynamic loader and

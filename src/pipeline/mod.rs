@@ -301,12 +301,14 @@ pub(crate) fn open_source(
 ) -> Result<Opened> {
     let opening = settings.ui.spinner(format!("opening {source}"));
     let opened = crate::source::open(source, spool, &settings.registry, want, settings.in_place)?;
-    if let Some(EngineRead::Saved {
-        fallback: Some(why),
-    }) = &opened.engine_read
+    if let Some(
+        read @ EngineRead::Saved {
+            fallback: Some(_), ..
+        },
+    ) = &opened.engine_read
     {
         if !settings.ui.quiet() {
-            opening.suspend(|| eprintln!("info: reading {source} through `docker save`: {why}"));
+            opening.suspend(|| eprintln!("info: reading {source} {read}"));
         }
     }
     opening.finish_and_clear();

@@ -148,6 +148,7 @@ impl Container {
         let out = docker::output(&["logs", &self.id])?;
         if out.code != Some(0) {
             return Err(DockerError::Failed {
+                cli: "docker",
                 verb: "logs".into(),
                 message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             }

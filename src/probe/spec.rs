@@ -66,6 +66,7 @@ impl RunSpec {
         let json = docker::run(&["image", "inspect", "--format", "{{json .}}", image])?;
         let inspect: Inspect =
             serde_json::from_str(json.trim()).map_err(|e| docker::DockerError::Failed {
+                cli: "docker",
                 verb: "image inspect".into(),
                 message: format!("unexpected answer: {e}"),
             })?;

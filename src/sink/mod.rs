@@ -6,6 +6,7 @@ mod archive;
 mod daemon;
 mod layout;
 mod registry;
+mod storage;
 
 pub use registry::Pushed;
 
@@ -141,6 +142,7 @@ pub fn check(target: &ImageRef, settings: &crate::registry::Settings) -> Result<
             crate::registry::Repo::connect(reference, settings)?.check_push()?;
         }
         ImageRef::Daemon { .. } => crate::docker::check_engine()?,
+        ImageRef::Storage { store, .. } => storage::check(store.as_deref())?,
         ImageRef::Oci { dir, .. } => {
             if dir.exists() && !dir.join("index.json").is_file() {
                 let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none());
@@ -188,6 +190,7 @@ pub fn write(
             return Ok(Some(registry::write(reference, out, settings)?))
         }
         ImageRef::Daemon { name } => daemon::write(name, out, spool_dir),
+        ImageRef::Storage { store, name } => storage::write(store.as_deref(), name, out, spool_dir),
         ImageRef::DockerArchive { path, name } => {
             archive::write_atomic(path, out, archive::Flavor::Docker(name.as_deref()))
         }

@@ -10,34 +10,21 @@
 
 use std::path::Path;
 
-use super::engine_store::{self, Placement, INSPECT_FORMAT};
-use super::store::{BlobStore, TarIndex};
-use super::{docker_archive, EngineRead, Result, SourceError, SourceImage};
+use super::engine::Engine;
+use super::{engine_store, EngineRead, Result, SourceError, SourceImage};
 use crate::docker::{self, DockerError};
 
 /// Open `name`, in place unless `in_place` is false or impossible.
 pub fn open(name: &str, spool_dir: &Path, in_place: bool) -> Result<(SourceImage, EngineRead)> {
-    // `inspect` first: its "No such image" is clearer than what `save` says.
-    let inspected = engine(
-        name,
-        &["image", "inspect", "--format", INSPECT_FORMAT, name],
-    )?;
-    let fallback = if in_place {
-        let placement = serde_json::from_str::<Placement>(inspected.trim())
-            .map_err(|e| format!("cannot read `docker image inspect`'s answer: {e}"));
-        match placement.and_then(|p| engine_store::open(&p)) {
-            Ok(image) => return Ok((image, EngineRead::InPlace)),
-            Err(why) => Some(why),
-        }
-    } else {
-        None
-    };
-    let tar = spool_dir.join("docker-save.tar");
-    // The image may be gone by now (removed while slimify looked at it).
-    engine(name, &["save", "-o", &tar.to_string_lossy(), name])?;
-    let store = BlobStore::Tar(TarIndex::scan(&tar)?);
-    let image = docker_archive::open(&store, None, &format!("docker-daemon:{name}"))?;
-    Ok((image, EngineRead::Saved { fallback }))
+    let run = |args: &[&str]| engine(name, args);
+    Engine {
+        cli: "docker",
+        store: "engine's overlay2",
+        save: &["save"],
+        run: &run,
+        in_place: &engine_store::open,
+    }
+    .open(name, &format!("docker-daemon:{name}"), spool_dir, in_place)
 }
 
 /// Run `docker ARGS` about the image `name`: an engine that no longer has it

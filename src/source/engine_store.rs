@@ -20,48 +20,13 @@
 //! given to the user in one line. What goes wrong once reading has started
 //! (a layer deleted meanwhile) is an error naming it: never a wrong image.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Blob, Compression, SourceImage};
+use super::engine::{cannot_read, read_config, read_small, Fallback, Placement};
+use super::{Blob, Compression, SourceImage, StoreLayer};
 use crate::digest::Digest;
-use crate::limits::METADATA_BYTES;
-
-/// One layer of the engine's store, as the source found it.
-#[derive(Clone, Debug)]
-pub struct StoreLayer {
-    /// The layer's directory (overlay2: `overlay2/<cache id>/diff`).
-    pub dir: PathBuf,
-    /// Its `tar-split.json.gz`.
-    pub tar_split: PathBuf,
-    /// Bytes of content, as the store counts them (for progress).
-    pub size: u64,
-}
-
-/// What `docker image inspect` says about where the image lies.
-#[derive(Debug, serde::Deserialize)]
-pub(super) struct Placement {
-    #[serde(rename = "Id")]
-    pub id: String,
-    #[serde(rename = "GraphDriver")]
-    pub driver: GraphDriver,
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(super) struct GraphDriver {
-    #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "Data", default)]
-    pub data: Option<std::collections::HashMap<String, String>>,
-}
-
-/// The `docker image inspect` template that yields a [`Placement`].
-pub(super) const INSPECT_FORMAT: &str =
-    r#"{"Id":{{json .Id}},"GraphDriver":{{json .GraphDriver}}}"#;
-
-/// Why the image is read through `docker save` instead: one line for the user.
-pub(super) type Fallback = String;
 
 /// Open the image in place, or say why it cannot be.
 pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
@@ -72,13 +37,7 @@ pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
             placement.driver.name
         ));
     }
-    let upper = placement
-        .driver
-        .data
-        .as_ref()
-        .and_then(|d| d.get("UpperDir"))
-        .map(PathBuf::from)
-        .ok_or("the engine names no layer directory for the image")?;
+    let upper = placement.upper_dir()?;
     // UpperDir is <data root>/overlay2/<cache id>/diff.
     let root = upper
         .ancestors()
@@ -91,14 +50,7 @@ pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
     };
     let id = Digest::parse(&placement.id).map_err(|e| format!("image ID: {e}"))?;
     let config_path = store.images.join("imagedb/content/sha256").join(id.hex());
-    let config_json = read_small(&config_path)?;
-    if Digest::of(&config_json) != id {
-        return Err(format!(
-            "{} does not hash to the image ID {id}",
-            config_path.display()
-        ));
-    }
-    let config = super::ImageConfig::parse(&config_json).map_err(|e| e.to_string())?;
+    let (config_json, config) = read_config(&config_path, &id)?;
     let mut layers = Vec::new();
     let mut chain: Option<String> = None;
     for (n, diff_id) in config.diff_ids().iter().enumerate() {
@@ -171,27 +123,6 @@ impl Store {
     }
 }
 
-fn read_small(path: &Path) -> Result<Vec<u8>, Fallback> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| cannot_read(path, &e))?;
-    let mut buf = Vec::new();
-    file.take(METADATA_BYTES)
-        .read_to_end(&mut buf)
-        .map_err(|e| cannot_read(path, &e))?;
-    Ok(buf)
-}
-
-fn cannot_read(path: &Path, e: &std::io::Error) -> Fallback {
-    let why = match e.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            "permission denied (reading the engine's store needs root)"
-        }
-        std::io::ErrorKind::NotFound => "not found (is the engine's store on this machine?)",
-        _ => return format!("cannot read {}: {e}", path.display()),
-    };
-    format!("cannot read {}: {why}", path.display())
-}
-
 /// The engine must be on this machine: a `unix://` socket, by `DOCKER_HOST`
 /// or by the CLI's current context.
 fn engine_is_local() -> Result<(), Fallback> {
@@ -237,7 +168,7 @@ mod tests {
     fn placement(driver: &str, upper: Option<&str>) -> Placement {
         Placement {
             id: format!("sha256:{}", "a".repeat(64)),
-            driver: GraphDriver {
+            driver: crate::source::engine::GraphDriver {
                 name: driver.into(),
                 data: upper.map(|u| [("UpperDir".to_string(), u.to_string())].into()),
             },
@@ -260,16 +191,5 @@ mod tests {
         let why = fallback(&placement("overlay2", Some("/nonexistent/overlay2/x/diff")));
         assert!(why.contains("not found"), "{why}");
         assert!(why.contains("/nonexistent/image/overlay2/imagedb"), "{why}");
-    }
-
-    #[test]
-    fn the_inspect_template_parses() {
-        let out =
-            r#"{"Id":"sha256:ab","GraphDriver":{"Data":{"UpperDir":"/u/diff"},"Name":"overlay2"}}"#;
-        let p: Placement = serde_json::from_str(out).unwrap();
-        assert_eq!(p.driver.name, "overlay2");
-        let p: Placement =
-            serde_json::from_str(r#"{"Id":"x","GraphDriver":{"Data":null,"Name":"vfs"}}"#).unwrap();
-        assert!(p.driver.data.is_none());
     }
 }

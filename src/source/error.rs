@@ -56,6 +56,8 @@ pub enum SourceError {
     },
     #[error("no such image in the Docker engine: {name}")]
     NoSuchImage { name: String },
+    #[error("no such image in containers-storage: {name}")]
+    NoSuchStorageImage { name: String },
     #[error("{}: a layer of the engine's store is indexed in place, never opened as a blob", dir.display())]
     InPlaceOnly { dir: std::path::PathBuf },
     #[error("image index nesting deeper than {max} (a cycle?) at {digest}")]
@@ -117,6 +119,9 @@ impl SourceError {
             SourceError::Docker(e) => e.hint(),
             SourceError::NoSuchImage { .. } => {
                 Some("`docker images` lists the engine's images; build or pull it first".into())
+            }
+            SourceError::NoSuchStorageImage { .. } => {
+                Some("`podman images` lists the store's images; build or pull it first".into())
             }
             _ => None,
         }

@@ -3,8 +3,10 @@
 
 mod choose;
 mod config;
+mod containers_storage;
 mod daemon;
 mod docker_archive;
+mod engine;
 mod engine_store;
 mod error;
 mod oci_layout;
@@ -13,7 +15,7 @@ mod store;
 
 pub use choose::Want;
 pub use config::ImageConfig;
-pub use engine_store::StoreLayer;
+pub use engine::StoreLayer;
 pub use error::SourceError;
 
 use std::path::Path;
@@ -151,21 +153,29 @@ impl Opened {
 /// How an image of the local engine was read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineRead {
-    /// In place, from the engine's layer store.
-    InPlace,
-    /// Through `docker save`; `fallback` says why not in place, unless
-    /// `--no-in-place` asked for it.
-    Saved { fallback: Option<String> },
+    /// In place, from the engine's layer store (`driver`: "engine's overlay2",
+    /// "containers-storage overlay").
+    InPlace { driver: &'static str },
+    /// Through `docker save` or `podman save` (`cli`); `fallback` says why
+    /// not in place, unless `--no-in-place` asked for it.
+    Saved {
+        cli: &'static str,
+        fallback: Option<String>,
+    },
 }
 
 impl std::fmt::Display for EngineRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineRead::InPlace => f.write_str("in place from the engine's overlay2 store"),
-            EngineRead::Saved { fallback: None } => f.write_str("through `docker save`"),
+            EngineRead::InPlace { driver } => write!(f, "in place from the {driver} store"),
             EngineRead::Saved {
+                cli,
+                fallback: None,
+            } => write!(f, "through `{cli} save`"),
+            EngineRead::Saved {
+                cli,
                 fallback: Some(why),
-            } => write!(f, "through `docker save`: {why}"),
+            } => write!(f, "through `{cli} save`: {why}"),
         }
     }
 }
@@ -271,6 +281,14 @@ pub fn open(
         ImageRef::Registry { reference } => registry::open(reference, registry, want)?,
         ImageRef::Daemon { name } => {
             let (image, read) = daemon::open(name, spool_dir, in_place)?;
+            Opened {
+                engine_read: Some(read),
+                ..Opened::single(image)
+            }
+        }
+        ImageRef::Storage { store, name } => {
+            let (image, read) =
+                containers_storage::open(store.as_deref(), name, spool_dir, in_place)?;
             Opened {
                 engine_read: Some(read),
                 ..Opened::single(image)

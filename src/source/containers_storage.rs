@@ -1,0 +1,152 @@
+//! Podman's and Buildah's image store (`containers-storage:[STORE]NAME`).
+//!
+//! Rootful podman keeps images in containers/storage, by default with its
+//! `overlay` driver under /var/lib/containers/storage (`podman info`):
+//!
+//! - `overlay-images/<image id>/=<base64 of "sha256:<image id>">` is the
+//!   config (the image ID is its digest);
+//! - `overlay-layers/layers.json` lists the layers, each with its `parent`
+//!   and its `diff-digest` (the diff_id);
+//! - `overlay-layers/<layer id>.tar-split.gz` is the layer's tar-split and
+//!   `overlay/<layer id>/diff` its files, as in Docker's overlay2 store, so
+//!   `layer/tar_split.rs` indexes both the same way.
+//!
+//! The image's top layer is the one `podman image inspect` names as its
+//! UpperDir; the chain below it, by `parent`, must hold the config's
+//! diff_ids in order. Anything else falls back to `podman save`, with the
+//! reason given in one line, as for the Docker engine.
+
+use std::path::Path;
+
+use base64::Engine as _;
+
+use super::engine::{cannot_read, read_config, read_small, Engine, Fallback, Placement};
+use super::{Blob, Compression, EngineRead, Result, SourceError, SourceImage, StoreLayer};
+use crate::digest::Digest;
+use crate::docker::{self, DockerError};
+use crate::reference::{store_flags, StoreSpec};
+
+/// Open `name`, in place unless `in_place` is false or impossible.
+pub fn open(
+    store: Option<&StoreSpec>,
+    name: &str,
+    spool_dir: &Path,
+    in_place: bool,
+) -> Result<(SourceImage, EngineRead)> {
+    let run = |args: &[&str]| match docker::run_podman(&store_flags(store), args) {
+        Err(DockerError::Failed { message, .. })
+            if ["image not known", "no such image"]
+                .iter()
+                .any(|m| message.to_ascii_lowercase().contains(m)) =>
+        {
+            Err(SourceError::NoSuchStorageImage { name: name.into() })
+        }
+        other => Ok(other?),
+    };
+    Engine {
+        cli: "podman",
+        store: "containers-storage overlay",
+        save: &["save", "--format", "docker-archive"],
+        run: &run,
+        in_place: &open_in_place,
+    }
+    .open(
+        name,
+        &format!("containers-storage:{name}"),
+        spool_dir,
+        in_place,
+    )
+}
+
+/// One entry of `overlay-layers/layers.json`.
+#[derive(serde::Deserialize)]
+struct LayerRecord {
+    id: String,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(rename = "diff-digest", default)]
+    diff_digest: Option<String>,
+    #[serde(rename = "diff-size", default)]
+    diff_size: Option<u64>,
+}
+
+fn open_in_place(placement: &Placement) -> std::result::Result<SourceImage, Fallback> {
+    if placement.driver.name != "overlay" {
+        return Err(format!(
+            "the store keeps images with the {:?} driver; reading in place needs overlay",
+            placement.driver.name
+        ));
+    }
+    let upper = placement.upper_dir()?;
+    // UpperDir is <root>/overlay/<layer id>/diff.
+    let (root, top) = match (
+        upper.ancestors().nth(3),
+        upper.parent().and_then(Path::file_name),
+    ) {
+        (Some(root), Some(top)) if upper.ends_with("diff") => {
+            (root, top.to_string_lossy().into_owned())
+        }
+        _ => return Err(format!("unexpected layer directory {}", upper.display())),
+    };
+    let hex = placement.id.trim_start_matches("sha256:");
+    let id = Digest::parse(&format!("sha256:{hex}")).map_err(|e| format!("image ID: {e}"))?;
+    let key = base64::engine::general_purpose::STANDARD.encode(format!("sha256:{hex}"));
+    let config_path = root
+        .join("overlay-images")
+        .join(hex)
+        .join(format!("={key}"));
+    let (config_json, config) = read_config(&config_path, &id)?;
+    let layers_json = root.join("overlay-layers/layers.json");
+    let records: Vec<LayerRecord> = serde_json::from_slice(&read_small(&layers_json)?)
+        .map_err(|e| format!("{}: {e}", layers_json.display()))?;
+    // The chain from the top layer down, by parent.
+    let mut chain = Vec::new();
+    let mut next = Some(top);
+    while let Some(id) = next {
+        let record = records
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| format!("layer {id} is not in {}", layers_json.display()))?;
+        chain.push(record);
+        if chain.len() > config.diff_ids().len() {
+            break;
+        }
+        next = record.parent.clone();
+    }
+    chain.reverse();
+    let diff_ids = config.diff_ids();
+    let held: Vec<&str> = chain
+        .iter()
+        .map(|r| r.diff_digest.as_deref().unwrap_or(""))
+        .collect();
+    if held != diff_ids.iter().map(String::as_str).collect::<Vec<_>>() {
+        return Err(format!(
+            "the store's layer chain ({} layers) does not hold the image's {} diff_ids in order",
+            chain.len(),
+            diff_ids.len()
+        ));
+    }
+    let mut layers = Vec::new();
+    for r in chain {
+        if r.id.contains('/') || r.id.starts_with('.') {
+            return Err(format!("unexpected layer id {:?}", r.id));
+        }
+        let dir = root.join("overlay").join(&r.id).join("diff");
+        let tar_split = root
+            .join("overlay-layers")
+            .join(format!("{}.tar-split.gz", r.id));
+        for path in [&dir, &tar_split] {
+            std::fs::symlink_metadata(path).map_err(|e| cannot_read(path, &e))?;
+        }
+        layers.push((
+            Blob::Store(StoreLayer {
+                dir,
+                tar_split,
+                size: r.diff_size.unwrap_or(0),
+            }),
+            Compression::None,
+            None,
+        ));
+    }
+    SourceImage::new(config_json, layers).map_err(|e| e.to_string())
+}
