@@ -220,3 +220,55 @@ fn tls_registry_with_basic_auth() {
     );
     assert!(ok, "{err}");
 }
+
+/// A layer is downloaded straight into the inflater: a registry serving
+/// damaged or truncated bytes is an error naming the layer, never an image,
+/// and nothing is left behind.
+#[test]
+fn a_registry_serving_a_damaged_or_short_layer_is_refused() {
+    let reg = Registry::plain();
+    let fat = fixture("c-data");
+    let source = reg.push_from_engine(&fat, "damaged");
+    let raw = util::sh(
+        std::process::Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .args(reg.skopeo_args("--"))
+            .arg(reg.reference("damaged")),
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let biggest = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|l| l["size"].as_u64().unwrap())
+        .unwrap();
+    let digest = biggest["digest"].as_str().unwrap();
+    let file = reg.blob_file(digest);
+    let good = std::fs::read(&file).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let target = format!("oci:{}:x", d.path().join("out").display());
+    let args: Vec<String> = [source.as_str(), "-o", &target]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(reg.slimify_args())
+        .collect();
+
+    // One byte flipped in the middle: the gzip stream or a digest breaks.
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    std::fs::write(&file, &bad).unwrap();
+    let err = slimify_err(&strs(&args));
+    assert!(err.contains(digest), "{err}");
+    assert!(!d.path().join("out").exists());
+
+    // Cut short: the registry sends fewer bytes than the manifest declares.
+    std::fs::write(&file, &good[..good.len() - 4096]).unwrap();
+    let err = slimify_err(&strs(&args));
+    assert!(err.contains(digest), "{err}");
+    assert!(!d.path().join("out").exists());
+
+    // Whole again: the same command works.
+    std::fs::write(&file, &good).unwrap();
+    slimify_ok(&strs(&args));
+}

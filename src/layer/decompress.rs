@@ -98,16 +98,18 @@ pub enum InflateError {
     Stopped,
 }
 
-/// Read `blob`, hash it, inflate it and send the tar stream in 1 MiB chunks.
-/// Returns the blob's digest (over every byte, trailing ones included).
+/// Read the `stored` bytes of a blob from `source`, hash them, inflate them
+/// and send the tar stream in 1 MiB chunks. Returns the blob's digest (over
+/// every byte, trailing ones included).
 pub fn inflate_into(
     tx: mpsc::SyncSender<Chunk>,
-    blob: &BlobFile,
+    source: impl Read,
+    stored: u64,
     c: Compression,
     progress: &ProgressBar,
     budget: &Budget,
 ) -> Result<Digest, InflateError> {
-    let counted = Counting::new(blob.reader(), progress.clone());
+    let counted = Counting::new(source, progress.clone());
     let mut outer = io::BufReader::with_capacity(1 << 20, HashingReader::new(counted));
     let result = (|| {
         let mut decoder = decoder(c, &mut outer).map_err(InflateError::Io)?;
@@ -122,7 +124,7 @@ pub fn inflate_into(
             // after at most one chunk past the limit.
             out += n as u64;
             budget
-                .take(n as u64, out, blob.len())
+                .take(n as u64, out, stored)
                 .map_err(InflateError::Limit)?;
             buf.truncate(n);
             if tx.send(Ok(buf)).is_err() {
@@ -159,8 +161,42 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// `Read` over the chunks an [`inflate_into`] thread sends; its end of the
-/// stream is the sender hanging up.
+/// `Write` that sends what is written, in chunks, to a [`ChannelReader`] on
+/// another thread (a download feeding the inflater). A reader that hung up
+/// (it stopped for a reason of its own) makes writes fail with BrokenPipe,
+/// and is remembered in `hung_up`.
+pub struct ChannelWriter {
+    tx: mpsc::SyncSender<Chunk>,
+    pub hung_up: bool,
+}
+
+impl ChannelWriter {
+    pub fn new(tx: mpsc::SyncSender<Chunk>) -> Self {
+        ChannelWriter { tx, hung_up: false }
+    }
+
+    /// End the stream with an error the reader returns.
+    pub fn fail(&self, why: String) {
+        let _ = self.tx.send(Err(io::Error::other(why)));
+    }
+}
+
+impl io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.tx.send(Ok(buf.to_vec())).is_err() {
+            self.hung_up = true;
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `Read` over the chunks an [`inflate_into`] thread (or a [`ChannelWriter`])
+/// sends; its end of the stream is the sender hanging up.
 pub struct ChannelReader {
     rx: mpsc::Receiver<Chunk>,
     buf: Vec<u8>,

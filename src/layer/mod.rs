@@ -106,9 +106,14 @@ fn index_layer_inner(
     progress: &ProgressBar,
     budget: &Budget,
 ) -> Result<LayerIndex, LayerCause> {
-    let blob = match &layer.blob {
-        Blob::Store(store) => return tar_split::index(store, progress, budget),
-        other => other.open(spool_dir)?,
+    let blob = match (&layer.blob, layer.compression) {
+        (Blob::Store(store), _) => return tar_split::index(store, progress, budget),
+        (Blob::Remote { repo, digest, size }, c @ (Compression::Gzip | Compression::Zstd)) => {
+            return index_downloaded(
+                number, layer, repo, digest, *size, c, spool_dir, progress, budget,
+            )
+        }
+        (other, _) => other.open(spool_dir)?,
     };
     let compression = match layer.compression {
         Compression::Sniff => decompress::sniff(&blob).at(&blob.name)?,
@@ -146,13 +151,85 @@ fn index_layer_inner(
         });
     }
 
+    index_compressed(
+        number,
+        layer,
+        blob.reader(),
+        blob.len(),
+        compression,
+        blob_digest,
+        spool_dir,
+        progress,
+        budget,
+    )
+}
+
+/// A compressed layer in a registry, in one pass: a thread downloads it
+/// into the inflater as the bytes arrive, so nothing is spooled and read
+/// again, and a pull costs about the slower of downloading and inflating.
+#[allow(clippy::too_many_arguments)]
+fn index_downloaded(
+    number: usize,
+    layer: &LayerBlob,
+    repo: &crate::registry::Repo,
+    digest: &crate::digest::Digest,
+    size: u64,
+    compression: Compression,
+    spool_dir: &Path,
+    progress: &ProgressBar,
+    budget: &Budget,
+) -> Result<LayerIndex, LayerCause> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel(16);
+        let downloader = scope.spawn(move || {
+            let mut w = decompress::ChannelWriter::new(tx);
+            let fetched = repo.fetch_blob(digest, size, &mut w);
+            if let Err(e) = &fetched {
+                w.fail(e.to_string());
+            }
+            (fetched, w.hung_up)
+        });
+        let indexed = index_compressed(
+            number,
+            layer,
+            decompress::ChannelReader::new(rx),
+            size,
+            compression,
+            Some(digest),
+            spool_dir,
+            progress,
+            budget,
+        );
+        let (fetched, hung_up) = downloader.join().expect("downloader thread panicked");
+        match (fetched, indexed) {
+            // The indexer stopped first, for its own reason, and hung up.
+            (Err(_), Err(why)) if hung_up => Err(why),
+            (Err(e), _) => Err(LayerCause::Fetch(e.into())),
+            (Ok(()), indexed) => indexed,
+        }
+    })
+}
+
+/// Inflate, verify and index a compressed layer read from `source`.
+#[allow(clippy::too_many_arguments)]
+fn index_compressed(
+    number: usize,
+    layer: &LayerBlob,
+    source: impl Read + Send,
+    stored: u64,
+    compression: Compression,
+    blob_digest: Option<&crate::digest::Digest>,
+    spool_dir: &Path,
+    progress: &ProgressBar,
+    budget: &Budget,
+) -> Result<LayerIndex, LayerCause> {
     // Compressed: a helper thread reads, hashes and inflates while this one
     // hashes, indexes and spools the tar, so a single large layer (the usual
     // base layer) keeps two cores busy.
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel(4);
-        let inflater =
-            scope.spawn(|| decompress::inflate_into(tx, &blob, compression, progress, budget));
+        let inflater = scope
+            .spawn(|| decompress::inflate_into(tx, source, stored, compression, progress, budget));
         let mut tar = HashingReader::new(decompress::ChannelReader::new(rx));
         let file = tempfile::tempfile_in(spool_dir).at(spool_dir)?;
         let mut tee = decompress::Tee::new(&mut tar, BufWriter::with_capacity(1 << 20, file));

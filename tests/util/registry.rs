@@ -149,6 +149,18 @@ impl Registry {
         serde_json::from_str(&raw).unwrap()
     }
 
+    /// The file in which the registry stores blob `digest` (`sha256:HEX`),
+    /// for tests that damage what it serves.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     /// The last lines of the registry's log, to put into assertion messages.
     pub fn log_tail(&self) -> String {
         tail(&self.log, 40)
