@@ -52,6 +52,9 @@ pub enum Cli {
     Docker,
     /// Podman, for `containers-storage:` images.
     Podman,
+    /// containerd's `ctr`, for `containerd:` images (it reads
+    /// CONTAINERD_ADDRESS and CONTAINERD_NAMESPACE itself).
+    Ctr,
 }
 
 impl Cli {
@@ -59,6 +62,7 @@ impl Cli {
         match self {
             Cli::Docker => "docker",
             Cli::Podman => "podman",
+            Cli::Ctr => "ctr",
         }
     }
 
@@ -68,6 +72,7 @@ impl Cli {
         let var = match self {
             Cli::Docker => "SLIMIFY_DOCKER",
             Cli::Podman => "SLIMIFY_PODMAN",
+            Cli::Ctr => "SLIMIFY_CTR",
         };
         std::env::var(var).unwrap_or_else(|_| self.name().to_string())
     }

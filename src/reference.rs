@@ -22,6 +22,9 @@ pub enum ImageRef {
     /// A registry, over the OCI distribution API (`docker://HOST[:PORT]/REPO:TAG`
     /// or `...@sha256:HEX`). Held as `HOST/REPO:TAG` with the tag defaulted to `latest`.
     Registry { reference: String },
+    /// containerd's image store (`containerd:NAME`), through `ctr`, in the
+    /// namespace and at the socket ctr is told by its environment.
+    Containerd { name: String },
     /// Podman's and Buildah's image store (`containers-storage:[STORE]NAME`),
     /// through the podman CLI; `store` is the optional `[...]` part.
     Storage {
@@ -112,9 +115,9 @@ impl fmt::Display for StoreSpec {
 pub enum RefError {
     #[error("empty image reference")]
     Empty,
-    #[error("{whole}: unknown transport {transport:?}; known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive:, containers-storage: (or a bare NAME:TAG)")]
+    #[error("{whole}: unknown transport {transport:?}; known: docker://, docker-daemon:, docker-archive:, oci:, oci-archive:, containers-storage:, containerd: (or a bare NAME:TAG)")]
     UnknownTransport { transport: String, whole: String },
-    #[error("{whole}: the {transport}: transport is not supported; use docker://, docker-daemon:, docker-archive:, oci:, oci-archive: or containers-storage:")]
+    #[error("{whole}: the {transport}: transport is not supported; use docker://, docker-daemon:, docker-archive:, oci:, oci-archive:, containers-storage: or containerd:")]
     Unsupported { transport: String, whole: String },
     #[error("{whole}: missing path after {transport}:")]
     MissingPath { transport: String, whole: String },
@@ -158,6 +161,17 @@ impl ImageRef {
         };
         if transport == "containers-storage" {
             return Self::storage(rest, s);
+        }
+        if transport == "containerd" {
+            check_docker_reference(rest).map_err(|why| RefError::Invalid {
+                whole: s.into(),
+                name: rest.into(),
+                what: "image",
+                why,
+            })?;
+            return Ok(ImageRef::Containerd {
+                name: with_tag(rest),
+            });
         }
         let (path, name) = match rest.split_once(':') {
             Some((p, n)) => (p, Some(n.to_string())),
@@ -276,12 +290,28 @@ impl ImageRef {
             (Registry { reference: a }, Registry { reference: b }) => {
                 short_name(a) == short_name(b)
             }
+            (Containerd { name: a }, Containerd { name: b }) => short_name(a) == short_name(b),
             (Storage { store: s, name: a }, Storage { store: t, name: b }) => {
                 let local = |n: &str| n.strip_prefix("localhost/").unwrap_or(n).to_string();
                 s == t && local(a) == local(b)
             }
             _ => false,
         }
+    }
+}
+
+/// The name containerd stores: a reference with its registry and, on
+/// docker.io, its `library/` (as nerdctl and `ctr images import` write it).
+pub fn containerd_name(name: &str) -> String {
+    let first = name.split('/').next().unwrap_or("");
+    let has_domain =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if has_domain {
+        name.to_string()
+    } else if name.contains('/') {
+        format!("docker.io/{name}")
+    } else {
+        format!("docker.io/library/{name}")
     }
 }
 
@@ -389,6 +419,7 @@ impl fmt::Display for ImageRef {
             ImageRef::Oci { dir, tag } => with(f, "oci", dir, tag),
             ImageRef::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
             ImageRef::Registry { reference } => write!(f, "docker://{reference}"),
+            ImageRef::Containerd { name } => write!(f, "containerd:{name}"),
             ImageRef::Storage { store, name } => {
                 f.write_str("containers-storage:")?;
                 if let Some(s) = store {
@@ -562,5 +593,25 @@ mod tests {
             p("containers-storage:localhost/app:1").same_image_as(&p("containers-storage:app:1"))
         );
         assert!(!p("containers-storage:[/a]app:1").same_image_as(&p("containers-storage:app:1")));
+    }
+
+    #[test]
+    fn containerd_stores_names_with_their_registry() {
+        assert_eq!(containerd_name("app:1"), "docker.io/library/app:1");
+        assert_eq!(containerd_name("team/app:1"), "docker.io/team/app:1");
+        assert_eq!(
+            containerd_name("registry.local:5000/app:1"),
+            "registry.local:5000/app:1"
+        );
+        assert_eq!(containerd_name("localhost/app:1"), "localhost/app:1");
+        assert_eq!(
+            containerd_name("docker.io/library/app:1"),
+            "docker.io/library/app:1"
+        );
+        assert_eq!(
+            p("containerd:team/app").to_string(),
+            "containerd:team/app:latest"
+        );
+        assert!(p("containerd:app:1").same_image_as(&p("containerd:docker.io/library/app:1")));
     }
 }

@@ -24,6 +24,7 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 ///   oci-archive:PATH[:TAG]                   a tar of an OCI image layout
 ///   docker://HOST[:PORT]/REPO[:TAG|@DIGEST]   a registry (OCI distribution API)
 ///   containers-storage:[STORE]NAME[:TAG]      podman's image store (through the podman CLI)
+///   containerd:NAME[:TAG]                     containerd's image store (through ctr)
 ///
 /// Without --keep, slimify traces what the image runs: the Entrypoint, Cmd and
 /// Healthcheck programs (through PATH and WorkingDir), their dynamic loader and
@@ -111,9 +112,9 @@ pub struct ReadArgs {
     #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
     pub tmp_dir: Option<PathBuf>,
 
-    /// Read a `docker-daemon:` image through `docker save`, never in place
-    /// from the engine's overlay2 layer store (which needs a local engine and
-    /// root, and is used whenever it can be).
+    /// Read an engine image through `docker save` (`podman save`, `ctr images
+    /// export`), never in place from the engine's own store (which needs a
+    /// local engine and root, and is used whenever it can be).
     #[arg(long)]
     pub no_in_place: bool,
 }

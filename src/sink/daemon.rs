@@ -15,6 +15,7 @@ pub fn write(name: &str, out: &Output, spool_dir: &Path) -> Result<(), SinkError
     let out = docker::run(&["load", "-i", &archive.to_string_lossy()])?;
     if !out.contains(name) {
         return Err(SinkError::NotLoaded {
+            by: "docker load",
             name: name.into(),
             said: out.trim().into(),
         });

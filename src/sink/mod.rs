@@ -3,6 +3,7 @@
 //! archive or layout behind, and the source is never touched.
 
 mod archive;
+mod containerd;
 mod daemon;
 mod layout;
 mod registry;
@@ -105,8 +106,13 @@ pub enum SinkError {
         slim: String,
         pinned: String,
     },
-    #[error("`docker load` did not report loading {name}: {said}")]
-    NotLoaded { name: String, said: String },
+    #[error("`{by}` did not report loading {name}: {said}")]
+    NotLoaded {
+        /// `docker load`, `podman load`, `ctr images import`.
+        by: &'static str,
+        name: String,
+        said: String,
+    },
     #[error("cannot write to {}", path.display())]
     NotWritable {
         path: PathBuf,
@@ -143,6 +149,7 @@ pub fn check(target: &ImageRef, settings: &crate::registry::Settings) -> Result<
         }
         ImageRef::Daemon { .. } => crate::docker::check_engine()?,
         ImageRef::Storage { store, .. } => storage::check(store.as_deref())?,
+        ImageRef::Containerd { .. } => containerd::check()?,
         ImageRef::Oci { dir, .. } => {
             if dir.exists() && !dir.join("index.json").is_file() {
                 let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none());
@@ -191,6 +198,7 @@ pub fn write(
         }
         ImageRef::Daemon { name } => daemon::write(name, out, spool_dir),
         ImageRef::Storage { store, name } => storage::write(store.as_deref(), name, out, spool_dir),
+        ImageRef::Containerd { name } => containerd::write(name, out, spool_dir),
         ImageRef::DockerArchive { path, name } => {
             archive::write_atomic(path, out, archive::Flavor::Docker(name.as_deref()))
         }

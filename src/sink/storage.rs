@@ -30,6 +30,7 @@ pub fn write(
     // Podman puts an unqualified name under localhost/.
     if !said.contains(name) {
         return Err(SinkError::NotLoaded {
+            by: "podman load",
             name: name.into(),
             said: said.trim().into(),
         });

@@ -45,10 +45,10 @@ pub fn open(
     };
     Engine {
         cli: "podman",
-        store: "containers-storage overlay",
         save: &["save", "--format", "docker-archive"],
+        saved_by: "podman save",
         run: &run,
-        in_place: &open_in_place,
+        in_place: &|p| Ok((open_in_place(p)?, "containers-storage overlay")),
     }
     .open(
         name,

@@ -10,21 +10,40 @@
 
 use std::path::Path;
 
-use super::engine::Engine;
-use super::{engine_store, EngineRead, Result, SourceError, SourceImage};
+use super::engine::{Engine, Placement};
+use super::{containerd, engine_store, EngineRead, Result, SourceError, SourceImage};
 use crate::docker::{self, DockerError};
 
 /// Open `name`, in place unless `in_place` is false or impossible.
-pub fn open(name: &str, spool_dir: &Path, in_place: bool) -> Result<(SourceImage, EngineRead)> {
+pub fn open(
+    name: &str,
+    spool_dir: &Path,
+    read_in_place: bool,
+) -> Result<(SourceImage, EngineRead)> {
     let run = |args: &[&str]| engine(name, args);
+    let in_place = |p: &Placement| match engine_store::open(p) {
+        Ok(image) => Ok((image, "engine's overlay2")),
+        // The containerd image store (Docker 24+ with the containerd
+        // snapshotter) names the image by its manifest digest, whose blobs
+        // are in containerd's content store.
+        Err(why) if p.driver.name != "overlay2" => containerd::docker_image(&p.id)
+            .map(|image| (image, "containerd content"))
+            .map_err(|_| why),
+        Err(why) => Err(why),
+    };
     Engine {
         cli: "docker",
-        store: "engine's overlay2",
         save: &["save"],
+        saved_by: "docker save",
         run: &run,
-        in_place: &engine_store::open,
+        in_place: &in_place,
     }
-    .open(name, &format!("docker-daemon:{name}"), spool_dir, in_place)
+    .open(
+        name,
+        &format!("docker-daemon:{name}"),
+        spool_dir,
+        read_in_place,
+    )
 }
 
 /// Run `docker ARGS` about the image `name`: an engine that no longer has it

@@ -68,18 +68,22 @@ pub(super) const INSPECT_FORMAT: &str = "{{.Id}} {{json .GraphDriver}}";
 /// Why the image is read through `docker save` instead: one line for the user.
 pub(super) type Fallback = String;
 
+/// An image found in an engine's store, and the store's name for the report.
+pub(super) type Found = (SourceImage, &'static str);
+
 /// How to read images of one engine.
 pub(super) struct Engine<'a> {
     /// `docker` or `podman`, for messages.
     pub cli: &'static str,
-    /// Its store, as the report names it (`engine's overlay2`).
-    pub store: &'static str,
     /// `save` and the flags that make it write a docker-archive.
     pub save: &'static [&'static str],
+    /// The command, for messages: `docker save`.
+    pub saved_by: &'static str,
     /// Run the CLI about one image (its "no such image" turned into ours).
     pub run: &'a dyn Fn(&[&str]) -> Result<String>,
-    /// Find the image in the store, or say why not.
-    pub in_place: &'a dyn Fn(&Placement) -> std::result::Result<SourceImage, Fallback>,
+    /// Find the image in the store (and name the store, as the report
+    /// does: `engine's overlay2`), or say why not.
+    pub in_place: &'a dyn Fn(&Placement) -> std::result::Result<Found, Fallback>,
 }
 
 impl Engine<'_> {
@@ -96,7 +100,7 @@ impl Engine<'_> {
         let inspected = (self.run)(&["image", "inspect", "--format", INSPECT_FORMAT, name])?;
         let fallback = if in_place {
             match Placement::parse(&inspected, self.cli).and_then(|p| (self.in_place)(&p)) {
-                Ok(image) => return Ok((image, EngineRead::InPlace { driver: self.store })),
+                Ok((image, driver)) => return Ok((image, EngineRead::InPlace { driver })),
                 Err(why) => Some(why),
             }
         } else {
@@ -113,7 +117,7 @@ impl Engine<'_> {
         Ok((
             image,
             EngineRead::Saved {
-                cli: self.cli,
+                by: self.saved_by,
                 fallback,
             },
         ))

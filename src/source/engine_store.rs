@@ -125,7 +125,7 @@ impl Store {
 
 /// The engine must be on this machine: a `unix://` socket, by `DOCKER_HOST`
 /// or by the CLI's current context.
-fn engine_is_local() -> Result<(), Fallback> {
+pub(super) fn engine_is_local() -> Result<(), Fallback> {
     let host = match std::env::var("DOCKER_HOST") {
         Ok(h) if !h.is_empty() => h,
         _ if uses_a_context() => crate::docker::run(&[

@@ -58,6 +58,8 @@ pub enum SourceError {
     NoSuchImage { name: String },
     #[error("no such image in containers-storage: {name}")]
     NoSuchStorageImage { name: String },
+    #[error("no such image in containerd: {name}")]
+    NoSuchContainerdImage { name: String },
     #[error("{}: a layer of the engine's store is indexed in place, never opened as a blob", dir.display())]
     InPlaceOnly { dir: std::path::PathBuf },
     #[error("image index nesting deeper than {max} (a cycle?) at {digest}")]
@@ -120,6 +122,10 @@ impl SourceError {
             SourceError::NoSuchImage { .. } => {
                 Some("`docker images` lists the engine's images; build or pull it first".into())
             }
+            SourceError::NoSuchContainerdImage { .. } => Some(
+                "`ctr images ls` lists the images of CONTAINERD_NAMESPACE (default `default`)"
+                    .into(),
+            ),
             SourceError::NoSuchStorageImage { .. } => {
                 Some("`podman images` lists the store's images; build or pull it first".into())
             }

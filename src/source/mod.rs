@@ -3,6 +3,7 @@
 
 mod choose;
 mod config;
+mod containerd;
 mod containers_storage;
 mod daemon;
 mod docker_archive;
@@ -156,10 +157,10 @@ pub enum EngineRead {
     /// In place, from the engine's layer store (`driver`: "engine's overlay2",
     /// "containers-storage overlay").
     InPlace { driver: &'static str },
-    /// Through `docker save` or `podman save` (`cli`); `fallback` says why
-    /// not in place, unless `--no-in-place` asked for it.
+    /// Exported `by` `docker save`, `podman save` or `ctr images export`;
+    /// `fallback` says why not in place, unless `--no-in-place` asked for it.
     Saved {
-        cli: &'static str,
+        by: &'static str,
         fallback: Option<String>,
     },
 }
@@ -168,14 +169,11 @@ impl std::fmt::Display for EngineRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EngineRead::InPlace { driver } => write!(f, "in place from the {driver} store"),
+            EngineRead::Saved { by, fallback: None } => write!(f, "through `{by}`"),
             EngineRead::Saved {
-                cli,
-                fallback: None,
-            } => write!(f, "through `{cli} save`"),
-            EngineRead::Saved {
-                cli,
+                by,
                 fallback: Some(why),
-            } => write!(f, "through `{cli} save`: {why}"),
+            } => write!(f, "through `{by}`: {why}"),
         }
     }
 }
@@ -286,6 +284,7 @@ pub fn open(
                 ..Opened::single(image)
             }
         }
+        ImageRef::Containerd { name } => containerd::open(name, spool_dir, want, in_place)?,
         ImageRef::Storage { store, name } => {
             let (image, read) =
                 containers_storage::open(store.as_deref(), name, spool_dir, in_place)?;

@@ -19,6 +19,11 @@ pub fn open(store: &BlobStore, tag: Option<&str>, name: &str, want: &Want) -> Re
         source,
     })?;
     let top = pick_by_tag(index.manifests(), tag, name)?;
+    open_top(store, top, want)
+}
+
+/// The image(s) `top` (a manifest or an index in `store`) describes.
+pub fn open_top(store: &BlobStore, top: &Descriptor, want: &Want) -> Result<Opened> {
     let (manifests, from_index) = resolve(store, top, want, 0)?;
     let images = manifests
         .iter()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 
+pub mod containerd;
 pub mod oci;
 pub mod registry;
 pub mod serve;
