@@ -272,3 +272,40 @@ fn an_image_deleted_while_it_is_opened_is_an_error() {
     );
     assert!(!d.path().join("out").join("index.json").exists());
 }
+
+/// Not root (but allowed to use the engine, in the docker group): the
+/// engine's store is root's, so the image is saved, saying why.
+#[test]
+fn an_unprivileged_run_reads_through_docker_save_saying_why() {
+    let fat = format!("docker-daemon:{}", fixture("c-data"));
+    let gid = sh(Command::new("getent").args(["group", "docker"]));
+    let gid = gid
+        .trim()
+        .split(':')
+        .nth(2)
+        .expect("a docker group")
+        .to_string();
+    let d = tempfile::tempdir().unwrap();
+    sh(Command::new("chmod").arg("0777").arg(d.path()));
+    let as_root = slim_to_layout(d.path(), "root", &fat, &[]);
+    let target = format!("oci:{}:x", d.path().join("nobody").display());
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", &format!("--groups={gid}")])
+        .arg(env!("CARGO_BIN_EXE_slimify"))
+        .args([&fat, "-o", &target, "--tmp-dir", d.path().to_str().unwrap()])
+        .env("HOME", d.path())
+        .env("DOCKER_CONFIG", d.path().join(".docker"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "info: reading {fat} through `docker save`: reading the engine's store in place needs root"
+        )),
+        "{stderr}"
+    );
+    let index = std::fs::read_to_string(d.path().join("nobody/index.json")).unwrap();
+    let digest = as_root["manifest_digest"].as_str().unwrap();
+    assert!(index.contains(digest), "{index} vs {digest}");
+}

@@ -99,7 +99,12 @@ impl Engine<'_> {
         // `inspect` first: its "No such image" is clearer than what `save` says.
         let inspected = (self.run)(&["image", "inspect", "--format", INSPECT_FORMAT, name])?;
         let fallback = if in_place {
-            match Placement::parse(&inspected, self.cli).and_then(|p| (self.in_place)(&p)) {
+            let found = if as_root() {
+                Placement::parse(&inspected, self.cli).and_then(|p| (self.in_place)(&p))
+            } else {
+                Err(NOT_ROOT.to_string())
+            };
+            match found {
                 Ok((image, driver)) => return Ok((image, EngineRead::InPlace { driver })),
                 Err(why) => Some(why),
             }
@@ -122,6 +127,16 @@ impl Engine<'_> {
             },
         ))
     }
+}
+
+/// Why an unprivileged run does not read in place: engine stores belong to
+/// root, and a rootless store holds files of its user namespace's other ids
+/// (an image's 0600 files) that its owner cannot read either.
+const NOT_ROOT: &str = "reading the engine's store in place needs root";
+
+fn as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// The image's config from the store: it must hash to the image ID.
