@@ -54,7 +54,7 @@ pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
     let mut layers = Vec::new();
     let mut chain: Option<String> = None;
     for (n, diff_id) in config.diff_ids().iter().enumerate() {
-        let id = match &chain {
+        let chain_id = match &chain {
             None => diff_id.to_string(),
             Some(below) => format!(
                 "sha256:{:x}",
@@ -62,11 +62,11 @@ pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
             ),
         };
         layers.push((
-            Blob::Store(store.layer(n, &id, diff_id)?),
+            Blob::Store(store.layer(n, &chain_id, diff_id)?),
             Compression::None,
             None,
         ));
-        chain = Some(id);
+        chain = Some(chain_id);
     }
     match layers.last() {
         Some((Blob::Store(top), _, _)) if top.dir == upper => {}
