@@ -32,7 +32,10 @@
 # C, Go, Python, Node, Java, shell and Perl fixtures), runs fat and slim
 # image side by side with --network none, and prints a Markdown table: fat
 # and slim size (docker image inspect), ratio, slimify's seconds, and whether
-# the output was identical. It exits non-zero if any output differs.
+# the output was identical; then, from a --dry-run --probe run's report, the
+# slim image's content bytes, the bytes of the files a run of the fat image
+# opened or executed (the physical limit of slimming for that run), and
+# their ratio. It exits non-zero if any output differs.
 #
 # `batch` builds 20 small Python apps on one shared fat base (benches/batch-app:
 # slimify-bench/batch-app-N:<hash>, cached like fixture.sh; the base's big
@@ -110,11 +113,14 @@ if [[ ! -x $SLIMIFY ]]; then
     fi
 fi
 
-# Fat vs slim sizes of the fixture images, each run beside its slim image.
+# Fat vs slim sizes of the fixture images, each run beside its slim image,
+# and what a run of the fat image opens (the probe's recorder, a dry run).
 results() {
-    local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0
+    local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0 probe opened content
     read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy shell-app node-app java-app perl-app}"
-    printf '| fixture | fat | slim | ratio | slimify s | output |\n| --- | ---: | ---: | ---: | ---: | --- |\n'
+    probe=$(mktemp "${TMPDIR:-/tmp}/slimify-bench-probe.XXXXXX.json")
+    printf '| fixture | fat | slim | ratio | slimify s | output | slim content | opened by a run | slim ÷ opened |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n'
     for f in "${fixtures[@]}"; do
         fat=$(scripts/fixture.sh "$f")
         slim="slimify-bench/$f:slim"
@@ -131,9 +137,15 @@ results() {
             same=DIFFERENT
             failed=1
         fi
-        awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" \
-            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s }'
+        # What the run opens: the probe's files opened or executed, and the
+        # slim image's content bytes, from one dry run's report.
+        "$SLIMIFY" "$fat" -o "oci:/nonexistent/never:x" --dry-run --probe --quiet --report "$probe" \
+            || die "slimify --probe failed on $fat"
+        read -r opened content < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["probe"]["opened_bytes"], r["after"]["content_bytes"])' "$probe")
+        awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" -v o="$opened" -v c="$content" \
+            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s | %.1f MB | %.1f MB | %.1fx |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s, c / 1e6, o / 1e6, c / o }'
     done
+    rm -f "$probe"
     return "$failed"
 }
 if [[ ${1:-} == results ]]; then

@@ -68,6 +68,10 @@ pub struct ProbeSummary {
     pub recorded: usize,
     /// Paths of the image the run touched (real paths and links on the way).
     pub touched: usize,
+    /// Files the run opened or executed, and their content bytes (each
+    /// inode once): what the run read, a floor for the slim image's size.
+    pub opened_paths: usize,
+    pub opened_bytes: u64,
     /// Kept paths that static tracing had not found, and their content bytes.
     pub added_paths: usize,
     pub added_bytes: u64,
@@ -164,8 +168,10 @@ impl Summary {
         }
         if let Some(p) = &self.probe {
             line += &format!(
-                "; probe: {} paths touched in {:.1} s (exit {}{}), {} kept paths ({}) static tracing had not found",
+                "; probe: {} paths touched ({} files opened, {}) in {:.1} s (exit {}{}), {} kept paths ({}) static tracing had not found",
                 p.touched,
+                p.opened_paths,
+                human(p.opened_bytes),
                 p.seconds,
                 p.exit,
                 if p.timed_out { ", stopped at --timeout" } else { "" },

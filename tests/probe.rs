@@ -136,6 +136,15 @@ fn static_tracing_alone_breaks_them_and_the_probe_fixes_them() {
             "{}",
             r["probe"]
         );
+        // What the run opened is in the slim image, so it weighs at most
+        // the slim image's content, and at least the file the probe added.
+        let opened = r["probe"]["opened_bytes"].as_u64().unwrap();
+        let content = r["after"]["content_bytes"].as_u64().unwrap();
+        assert!(
+            opened > 0 && opened <= content && r["probe"]["opened_paths"].as_u64().unwrap() > 0,
+            "{name}: opened {opened} of {content}: {}",
+            r["probe"]
+        );
         assert_eq!(r["verify"]["same"], true);
         // Union, never instead: what static tracing kept is all still there.
         let probed_kept = kept_paths(&r);

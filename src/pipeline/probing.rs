@@ -110,6 +110,8 @@ pub(crate) fn probe_summary(
         timed_out: seen.timed_out,
         recorded: seen.records.len(),
         touched: found.touched.len(),
+        opened_paths: found.opened.len(),
+        opened_bytes: fs.content_size_of(found.opened.iter()),
         added_paths: added.len(),
         added_bytes: fs.content_size_of(added.into_iter()),
     }

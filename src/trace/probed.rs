@@ -16,6 +16,9 @@ use crate::probe::{Access, Record};
 pub struct ProbeFound {
     /// Paths of the image the run touched (real paths and links on the way).
     pub touched: BTreeSet<ImagePath>,
+    /// Of those, the files it opened or executed (real paths): what the run
+    /// read, the floor of what a slim image must hold for it.
+    pub opened: BTreeSet<ImagePath>,
     /// Everything the static evidence kept before the probe's paths were added.
     pub static_kept: BTreeSet<ImagePath>,
     /// Records naming a path that is not in the image (created at run
@@ -53,6 +56,9 @@ impl Tracer<'_> {
                 found.touched.insert(l.clone());
             }
             let loads = matches!(r.access, Access::Executed | Access::Opened);
+            if loads {
+                found.opened.insert(resolved.real.clone());
+            }
             if loads && self.is_elf_file(&resolved.real) {
                 self.keep_program(resolved.real.as_str(), reason);
             } else {
