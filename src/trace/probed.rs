@@ -32,12 +32,15 @@ impl Tracer<'_> {
             static_kept: self.kept_paths(),
             ..ProbeFound::default()
         };
-        let mut done: BTreeSet<(&str, bool)> = BTreeSet::new();
+        let mut done: BTreeSet<(&str, bool, bool)> = BTreeSet::new();
         for r in records {
             // A link read as a link is kept as the link; every other access
             // went through it to what it names.
             let follow = r.access != Access::ReadLink;
-            if !r.path.starts_with('/') || !done.insert((r.path.as_str(), follow)) {
+            // A path stat'ed first and opened later (the JVM's lib/modules)
+            // is seen again for the open: it was read.
+            let loads = matches!(r.access, Access::Executed | Access::Opened);
+            if !r.path.starts_with('/') || !done.insert((r.path.as_str(), follow, loads)) {
                 continue;
             }
             let Ok(Some(resolved)) = self.fs().resolve(&r.path, follow) else {
@@ -55,7 +58,6 @@ impl Tracer<'_> {
                 self.keep(l, Reason::LinkTo(resolved.real.clone()));
                 found.touched.insert(l.clone());
             }
-            let loads = matches!(r.access, Access::Executed | Access::Opened);
             if loads {
                 found.opened.insert(resolved.real.clone());
             }

@@ -223,6 +223,7 @@ fn what_a_probe_touched_is_kept_beside_the_static_evidence() {
     let l = exe(LayerBuilder::new(), "usr/bin/app", b"not ELF")
         .file("opt/plugins/csv.py", b"x")
         .file("opt/plugins/json.py", b"unused")
+        .file("opt/plugins/late.py", b"stat'ed, then opened")
         .dir("srv/in", 0o755)
         .file("srv/in/a.txt", b"a")
         .symlink("data", "srv/in")
@@ -235,12 +236,15 @@ fn what_a_probe_touched_is_kept_beside_the_static_evidence() {
     };
     let opts = TraceOptions {
         probed: Some(vec![
+            rec(Access::Stat, "/opt/plugins/late.py"),
             rec(Access::Opened, "/opt/plugins/csv.py"),
             rec(Access::Listed, "/data"),
             rec(Access::Executed, "/usr/bin/app"),
             rec(Access::ReadLink, "/etc/link"),
             rec(Access::Stat, "/created/at/run/time"),
             rec(Access::Opened, "relative/is/ignored"),
+            // Stat'ed first, opened later: it was read.
+            rec(Access::Opened, "/opt/plugins/late.py"),
         ]),
         ..TraceOptions::new()
     };
@@ -264,5 +268,10 @@ fn what_a_probe_touched_is_kept_beside_the_static_evidence() {
     let found = t.probe.unwrap();
     assert!(found.static_kept.contains("usr/bin/app"));
     assert!(found.touched.contains("opt/plugins/csv.py"));
+    let opened: Vec<&str> = found.opened.iter().map(|p| p.as_str()).collect();
+    assert_eq!(
+        opened,
+        ["opt/plugins/csv.py", "opt/plugins/late.py", "usr/bin/app"]
+    );
     assert_eq!(found.not_in_image, 1);
 }
