@@ -29,7 +29,7 @@
 # as a server (--http-get / --http-get /docs/guide.html).
 #
 # `results` slims every fixture image by tracing (BENCH_FIXTURES, default the
-# C, Go, Python, Node, Java, shell and Perl fixtures), runs fat and slim
+# C, Go, Python, Node, Java, shell, Perl and Ruby fixtures), runs fat and slim
 # image side by side with --network none, and prints a Markdown table: fat
 # and slim size (docker image inspect), ratio, slimify's seconds, and whether
 # the output was identical; then, from a --dry-run --probe run's report, the
@@ -117,7 +117,7 @@ fi
 # and what a run of the fat image opens (the probe's recorder, a dry run).
 results() {
     local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0 probe opened content
-    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy shell-app node-app java-app perl-app}"
+    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy shell-app node-app java-app perl-app ruby-app}"
     probe=$(mktemp "${TMPDIR:-/tmp}/slimify-bench-probe.XXXXXX.json")
     printf '| fixture | fat | slim | ratio | slimify s | output | slim content | opened by a run | slim ÷ opened |\n'
     printf '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n'

@@ -159,3 +159,12 @@ fn perl_script_with_json_pp_and_digest_sha() {
     assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
     no_warnings(&report);
 }
+
+#[test]
+fn ruby_script_with_json_digest_time_set_and_bigdecimal() {
+    let (report, ratio) = slims_and_runs_the_same("ruby-app", &[]);
+    assert!(ratio >= 10.0, "only {ratio:.1}x smaller");
+    no_warnings(&report);
+    // The helper the script loads with require_relative.
+    assert!(kept(&report, "/app/lib/report.rb").is_some());
+}
