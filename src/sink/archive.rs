@@ -94,3 +94,27 @@ fn dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> io::Result<()> {
     h.set_entry_type(tar::EntryType::Directory);
     tar.append_data(&mut h, name, io::empty())
 }
+
+/// Write `out` as a docker-archive tagged `name` into `spool_dir`, hand it to
+/// an engine's load (`docker load`, `podman load`: `by`), and require that
+/// the engine says it loaded `name` (podman puts an unqualified name under
+/// localhost/, which still contains it).
+pub(super) fn load_into_engine(
+    by: &'static str,
+    name: &str,
+    out: &super::Output,
+    spool_dir: &Path,
+    load: impl FnOnce(&str) -> Result<String, crate::docker::DockerError>,
+) -> Result<(), super::SinkError> {
+    let archive = spool_dir.join(format!("{}.tar", by.replace(' ', "-")));
+    write_atomic(&archive, out, Flavor::Docker(Some(name)))?;
+    let said = load(&archive.to_string_lossy())?;
+    if !said.contains(name) {
+        return Err(super::SinkError::NotLoaded {
+            by,
+            name: name.into(),
+            said: said.trim().into(),
+        });
+    }
+    Ok(())
+}

@@ -5,20 +5,12 @@
 
 use std::path::Path;
 
-use super::archive::{write_atomic, Flavor};
+use super::archive::load_into_engine;
 use super::{Output, SinkError};
 use crate::docker;
 
 pub fn write(name: &str, out: &Output, spool_dir: &Path) -> Result<(), SinkError> {
-    let archive = spool_dir.join("docker-load.tar");
-    write_atomic(&archive, out, Flavor::Docker(Some(name)))?;
-    let out = docker::run(&["load", "-i", &archive.to_string_lossy()])?;
-    if !out.contains(name) {
-        return Err(SinkError::NotLoaded {
-            by: "docker load",
-            name: name.into(),
-            said: out.trim().into(),
-        });
-    }
-    Ok(())
+    load_into_engine("docker load", name, out, spool_dir, |archive| {
+        docker::run(&["load", "-i", archive])
+    })
 }

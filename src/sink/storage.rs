@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::archive::{write_atomic, Flavor};
+use super::archive::load_into_engine;
 use super::{Output, SinkError};
 use crate::docker;
 use crate::reference::{store_flags, StoreSpec};
@@ -21,19 +21,7 @@ pub fn write(
     out: &Output,
     spool_dir: &Path,
 ) -> Result<(), SinkError> {
-    let archive = spool_dir.join("podman-load.tar");
-    write_atomic(&archive, out, Flavor::Docker(Some(name)))?;
-    let said = docker::run_podman(
-        &store_flags(store),
-        &["load", "-i", &archive.to_string_lossy()],
-    )?;
-    // Podman puts an unqualified name under localhost/.
-    if !said.contains(name) {
-        return Err(SinkError::NotLoaded {
-            by: "podman load",
-            name: name.into(),
-            said: said.trim().into(),
-        });
-    }
-    Ok(())
+    load_into_engine("podman load", name, out, spool_dir, |archive| {
+        docker::run_podman(&store_flags(store), &["load", "-i", archive])
+    })
 }

@@ -20,10 +20,12 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::engine::{cannot_read, read_config, read_small, Engine, Fallback, Placement};
+use super::engine::{
+    about_image, cannot_read, read_config, read_small, Engine, Fallback, Placement,
+};
 use super::{Blob, Compression, EngineRead, Result, SourceError, SourceImage, StoreLayer};
 use crate::digest::Digest;
-use crate::docker::{self, DockerError};
+use crate::docker;
 use crate::reference::{store_flags, StoreSpec};
 
 /// Open `name`, in place unless `in_place` is false or impossible.
@@ -33,15 +35,12 @@ pub fn open(
     spool_dir: &Path,
     in_place: bool,
 ) -> Result<(SourceImage, EngineRead)> {
-    let run = |args: &[&str]| match docker::run_podman(&store_flags(store), args) {
-        Err(DockerError::Failed { message, .. })
-            if ["image not known", "no such image"]
-                .iter()
-                .any(|m| message.to_ascii_lowercase().contains(m)) =>
-        {
-            Err(SourceError::NoSuchStorageImage { name: name.into() })
-        }
-        other => Ok(other?),
+    let run = |args: &[&str]| {
+        about_image(
+            docker::run_podman(&store_flags(store), args),
+            &["image not known", "no such image"],
+            || SourceError::NoSuchStorageImage { name: name.into() },
+        )
     };
     Engine {
         cli: "podman",

@@ -10,9 +10,9 @@
 
 use std::path::Path;
 
-use super::engine::{Engine, Placement};
+use super::engine::{about_image, Engine, Placement};
 use super::{containerd, engine_store, EngineRead, Result, SourceError, SourceImage};
-use crate::docker::{self, DockerError};
+use crate::docker;
 
 /// Open `name`, in place unless `in_place` is false or impossible.
 pub fn open(
@@ -49,14 +49,9 @@ pub fn open(
 /// Run `docker ARGS` about the image `name`: an engine that no longer has it
 /// says so in one of two ways, both of which become [`SourceError::NoSuchImage`].
 fn engine(name: &str, args: &[&str]) -> Result<String> {
-    match docker::run(args) {
-        Err(DockerError::Failed { message, .. })
-            if ["no such image", "reference does not exist"]
-                .iter()
-                .any(|m| message.to_ascii_lowercase().contains(m)) =>
-        {
-            Err(SourceError::NoSuchImage { name: name.into() })
-        }
-        other => Ok(other?),
-    }
+    about_image(
+        docker::run(args),
+        &["no such image", "reference does not exist"],
+        || SourceError::NoSuchImage { name: name.into() },
+    )
 }

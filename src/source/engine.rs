@@ -129,6 +129,25 @@ impl Engine<'_> {
     }
 }
 
+/// What an engine CLI answered about one image, with its "no such image"
+/// (said in any of `markers`) turned into `missing`.
+pub(super) fn about_image(
+    answer: std::result::Result<String, crate::docker::DockerError>,
+    markers: &[&str],
+    missing: impl FnOnce() -> super::SourceError,
+) -> Result<String> {
+    match answer {
+        Err(crate::docker::DockerError::Failed { message, .. })
+            if markers
+                .iter()
+                .any(|m| message.to_ascii_lowercase().contains(m)) =>
+        {
+            Err(missing())
+        }
+        other => Ok(other?),
+    }
+}
+
 /// Why an unprivileged run does not read in place: engine stores belong to
 /// root, and a rootless store holds files of its user namespace's other ids
 /// (an image's 0600 files) that its owner cannot read either.

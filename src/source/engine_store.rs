@@ -30,13 +30,15 @@ use crate::digest::Digest;
 
 /// Open the image in place, or say why it cannot be.
 pub(super) fn open(placement: &Placement) -> Result<SourceImage, Fallback> {
-    engine_is_local()?;
+    // The driver first: another one goes on to containerd's image store,
+    // which asks where the engine is itself.
     if placement.driver.name != "overlay2" {
         return Err(format!(
             "the engine keeps images with the {:?} storage driver; reading in place needs overlay2",
             placement.driver.name
         ));
     }
+    engine_is_local()?;
     let upper = placement.upper_dir()?;
     // UpperDir is <data root>/overlay2/<cache id>/diff.
     let root = upper
