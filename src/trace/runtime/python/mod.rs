@@ -11,6 +11,10 @@
 
 mod apps;
 mod args;
+mod closure;
+#[cfg(test)]
+mod closure_tests;
+mod codecs;
 mod imports;
 mod site;
 mod stdlib;
@@ -25,7 +29,7 @@ use crate::trace::tracer::Tracer;
 
 use args::version_from_name;
 pub(super) use args::PythonArgs;
-pub(super) use imports::imports;
+pub(super) use imports::imported_modules;
 
 #[derive(Default)]
 pub(super) struct Python {
@@ -117,10 +121,18 @@ impl Runtime for Python {
                 t.keep_named_paths(absolute_literals(&text), file);
             }
         }
-        let imported = site.import_graph(t, roots, sources, &run);
-        self.imports.borrow_mut().extend(imported);
-        self.keep_stdlib(t, &run);
-        if self.imports.borrow().contains("zoneinfo") {
+        let imported = site.import_graph(t, &roots, sources, &run);
+        self.imports
+            .borrow_mut()
+            .extend(imported.tops.iter().cloned());
+        let zoneinfo = if t.opts().import_graph {
+            run.stdlib_closure(t, &roots, &imported, &site_dirs)
+                .contains("zoneinfo")
+        } else {
+            self.keep_stdlib(t, &run);
+            self.imports.borrow().contains("zoneinfo")
+        };
+        if zoneinfo {
             t.uses_time_zones();
         }
     }
@@ -200,7 +212,11 @@ impl<'i> Run<'i> {
         .into_iter()
         .flatten()
         {
-            roots.extend(imports(&code).into_iter().map(|n| (n, Origin::CommandLine)));
+            roots.extend(
+                imported_modules(&code)
+                    .into_iter()
+                    .map(|n| (n, Origin::CommandLine)),
+            );
         }
         if let Some(pp) = self.env(t, "PYTHONPATH").map(str::to_string) {
             for d in pp.split(':').filter(|d| !d.is_empty()) {
@@ -248,8 +264,7 @@ impl<'i> Run<'i> {
             for file in module_files(t, &dirs, module) {
                 t.keep(&file, why.clone());
             }
-            let top = module.split('.').next().unwrap_or(module).to_string();
-            roots.push((top, Origin::Named(launch.what.clone())));
+            roots.push((module.clone(), Origin::Named(launch.what.clone())));
         }
         let mut sources = Vec::new();
         let why_config = Reason::runtime(format!("configuration of {name}, run by"), self.real);
@@ -307,8 +322,7 @@ impl<'i> Run<'i> {
                 ),
             );
             for m in apps::module_strings(&text) {
-                let top = m.split('.').next().unwrap_or(&m).to_string();
-                roots.push((top, Origin::Named(what.clone())));
+                roots.push((m, Origin::Named(what.clone())));
             }
             sources.push(file);
         }
@@ -332,7 +346,7 @@ impl<'i> Run<'i> {
                 let line = line.trim();
                 if line.starts_with("import ") || line.starts_with("import\t") {
                     roots.extend(
-                        imports(line)
+                        imported_modules(line)
                             .into_iter()
                             .map(|n| (n, Origin::File(pth.clone()))),
                     );

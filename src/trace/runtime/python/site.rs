@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::imports::imported_modules;
+use super::imports::{module_refs, ModuleRefs};
 use super::{Origin, Run};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
@@ -16,6 +16,13 @@ use crate::trace::tracer::Tracer;
 const BUILD_ONLY: &[&str] = &[
     ".h", ".hpp", ".c", ".cc", ".cpp", ".a", ".pxd", ".pyx", ".pyi",
 ];
+
+/// Import hooks that a `.pth` line installs, and the name whose import
+/// sets them off: until the app imports that name, what the hook's code
+/// imports is not imported. setuptools' `_distutils_hack` (in every venv
+/// and image with setuptools before Python 3.12) loads all of setuptools
+/// when `distutils` is imported, and nothing otherwise.
+const IMPORT_HOOKS: &[(&str, &str)] = &[("_distutils_hack", "distutils")];
 
 /// One installed distribution in a site directory (`*.dist-info` / `*.egg-info`).
 #[derive(Debug)]
@@ -28,6 +35,14 @@ struct Dist {
     tops: BTreeSet<String>,
     /// Normalized names of the distributions it requires (extras left out).
     requires: Vec<String>,
+}
+
+/// What the import graph read: every top-level name imported, and what
+/// each source it read names (for the standard library's closure).
+#[derive(Default)]
+pub(super) struct Imported {
+    pub tops: BTreeSet<String>,
+    pub sources: Vec<(ImagePath, ModuleRefs)>,
 }
 
 /// What the site directories hold: top-level names and the distributions providing them.
@@ -176,22 +191,24 @@ impl Site {
     /// Keep what the app's imports reach, transitively through the packages
     /// kept and their declared requirements. `roots` are names imported by
     /// name (by the command line, a `.pth` file, an app server's argument).
-    /// Returns every top-level name imported.
+    /// Returns every top-level name imported and what each source read names.
     pub(super) fn import_graph(
         &self,
         t: &mut Tracer,
-        roots: Vec<(String, Origin)>,
+        roots: &[(String, Origin)],
         sources: Vec<ImagePath>,
         run: &Run,
-    ) -> BTreeSet<String> {
+    ) -> Imported {
         let mut by_top: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, d) in self.dists.iter().enumerate() {
             for top in &d.tops {
                 by_top.entry(top.as_str()).or_default().push(i);
             }
         }
-        let mut imported = BTreeSet::new();
-        let mut wanted: Vec<(String, Origin)> = roots;
+        let mut imported = Imported::default();
+        let top = |dotted: &str| dotted.split('.').next().unwrap_or("").to_string();
+        let mut wanted: Vec<(String, Origin)> =
+            roots.iter().map(|(n, o)| (top(n), o.clone())).collect();
         let mut scanned: BTreeSet<ImagePath> = BTreeSet::new();
         let mut queue = sources;
         let mut kept_dists: BTreeSet<usize> = BTreeSet::new();
@@ -199,15 +216,24 @@ impl Site {
         // Packages whose own tests/ some non-test code imports (rare): those keep them.
         let mut tests_used: BTreeSet<String> = BTreeSet::new();
         let mut keep: Vec<(ImagePath, Reason)> = Vec::new();
+        // Sources of import hooks not set off yet, by the name that would.
+        let mut hooks: Vec<(&str, ImagePath)> = Vec::new();
         loop {
             while let Some(file) = queue.pop() {
+                if let Some(trigger) = self.hook_trigger(&file) {
+                    if !imported.tops.contains(trigger) {
+                        hooks.push((trigger, file));
+                        continue;
+                    }
+                }
                 if !scanned.insert(file.clone()) {
                     continue;
                 }
                 let Some(text) = t.read_text(file.as_str()) else {
                     continue;
                 };
-                for dotted in imported_modules(&text) {
+                let refs = module_refs(&text, None);
+                for dotted in refs.all_modules() {
                     let mut parts = dotted.split('.');
                     let top = parts.next().unwrap_or("").to_string();
                     if parts.any(|c| c == "tests" || c == "test") {
@@ -215,11 +241,20 @@ impl Site {
                     }
                     wanted.push((top, Origin::File(file.clone())));
                 }
+                imported.sources.push((file, refs));
             }
             let Some((name, by)) = wanted.pop() else {
-                break;
+                let (set_off, waiting) = hooks
+                    .drain(..)
+                    .partition(|(trigger, _)| imported.tops.contains(*trigger));
+                hooks = waiting;
+                if set_off.is_empty() {
+                    break;
+                }
+                queue.extend(set_off.into_iter().map(|(_, f)| f));
+                continue;
             };
-            imported.insert(name.clone());
+            imported.tops.insert(name.clone());
             if !kept_tops.insert(name.clone()) {
                 continue;
             }
@@ -291,6 +326,20 @@ impl Site {
             }
         }
         imported
+    }
+
+    /// The name that sets off the import hook `file` belongs to, if it does.
+    fn hook_trigger(&self, file: &ImagePath) -> Option<&'static str> {
+        let inner = self
+            .dirs
+            .iter()
+            .find_map(|d| file.relative_to(d).filter(|r| !r.is_empty()))?;
+        let top = inner.split('/').next()?;
+        let top = top.strip_suffix(".py").unwrap_or(top);
+        IMPORT_HOOKS
+            .iter()
+            .find(|(hook, _)| *hook == top)
+            .map(|(_, trigger)| *trigger)
     }
 
     /// For a path inside a package of a site directory, whether it is in a

@@ -1,14 +1,19 @@
 //! The standard library: where it is, and which parts of it to keep.
 
-use super::{Python, Run};
+use std::collections::BTreeSet;
+
+use super::closure::{Closure, Stdlib};
+use super::site::Imported;
+use super::{Origin, Python, Run};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
+use crate::trace::program::is_shared_object;
 use crate::trace::tracer::Tracer;
 
 /// Parts of the standard library no app needs at run time unless it imports
 /// them: the regression tests, IDLE, Tk, the turtle demos, the bundled pip
 /// wheels and lib2to3.
-const UNUSED_STDLIB: &[&str] = &[
+pub(super) const UNUSED_STDLIB: &[&str] = &[
     "test",
     "idlelib",
     "tkinter",
@@ -19,7 +24,7 @@ const UNUSED_STDLIB: &[&str] = &[
 ];
 
 /// Extension modules that only the test suite or Tk load.
-const UNUSED_DYNLOAD: &[&str] = &[
+pub(super) const UNUSED_DYNLOAD: &[&str] = &[
     "_test",
     "_ctypes_test",
     "_xxtestfuzz",
@@ -120,5 +125,54 @@ impl Python {
         };
         let why = Reason::runtime("Python standard library of", run.real);
         t.keep_tree_where(stdlib, &why, &skip);
+    }
+}
+
+impl Run<'_> {
+    /// Keep the standard library's modules that this run may import: from
+    /// the interpreter's startup, the names imported by name (`roots`),
+    /// what the sources the import graph read name, and the names written
+    /// in the extension modules of the packages kept. Returns the names of
+    /// the modules reached.
+    pub(super) fn stdlib_closure(
+        &self,
+        t: &mut Tracer,
+        roots: &[(String, Origin)],
+        imported: &Imported,
+        site_dirs: &[ImagePath],
+    ) -> BTreeSet<String> {
+        let cpython = !self.real.file_name().starts_with("pypy");
+        let stdlib = Stdlib::index(t, &self.stdlib, &self.version, cpython);
+        let mut closure = Closure::new(&stdlib);
+        // The standard streams' codec: PYTHONIOENCODING, else the locale's.
+        let mut codecs: Vec<(&str, String)> = Vec::new();
+        for var in ["LC_ALL", "LC_CTYPE", "LANG"] {
+            if let Some(v) = t.run().env_var(var) {
+                codecs.push((var, v.to_string()));
+            }
+        }
+        if let Some(v) = self.env(t, "PYTHONIOENCODING") {
+            codecs.push(("PYTHONIOENCODING", v.to_string()));
+        }
+        closure.startup(self.real, !self.args.no_site, &codecs);
+        for (name, origin) in roots {
+            closure.import(name, origin.reason(self));
+        }
+        let mut code_dirs: Vec<ImagePath> = site_dirs.to_vec();
+        for (file, refs) in &imported.sources {
+            closure.follow(refs, file);
+            code_dirs.push(file.parent());
+        }
+        code_dirs.sort();
+        code_dirs.dedup();
+        let binaries: Vec<ImagePath> = t
+            .kept_paths()
+            .into_iter()
+            .filter(|p| is_shared_object(p) && code_dirs.iter().any(|d| p.starts_with(d)))
+            .collect();
+        for so in binaries {
+            closure.binary(t, &so);
+        }
+        closure.keep(t)
     }
 }

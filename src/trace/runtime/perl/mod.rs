@@ -1,65 +1,22 @@
 //! Perl: the interpreter's @INC (compiled into perl or libperl, plus
-//! PERL5LIB, `-I` and `use lib`). The core library directories (those holding
-//! strict.pm, warnings.pm or Config.pm) are kept whole but for their pod
-//! documentation and XS build headers, since core modules load each other by
-//! computed names; from
-//! the vendor and site directories only the modules the script's `use` and
-//! `require` graph reaches are kept, each with its `auto/` directory (XS
-//! libraries, traced as ELF).
+//! PERL5LIB, `-I` and `use lib`), and of the modules there those the
+//! script may load ([`closure`]). With `--no-import-graph` the core library
+//! directories (those holding strict.pm, warnings.pm or Config.pm) are kept
+//! whole but for their pod documentation and XS build headers.
+
+mod closure;
+mod scan;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+
+#[cfg(test)]
+pub(super) use scan::perl_modules;
 
 use super::{absolute_literals, attached_or_next, Invocation, Runtime};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 use crate::trace::tracer::Tracer;
-
-/// Module names (`JSON::PP`) a Perl source loads with `use` or `require`,
-/// including `use parent`/`use base` classes; pragmas are modules too.
-pub(super) fn perl_modules(source: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let is_name = |w: &str| {
-        !w.is_empty()
-            && w.chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
-            && !w.starts_with(|c: char| c.is_ascii_digit())
-    };
-    for line in source.lines() {
-        if line.starts_with("__END__") || line.starts_with("__DATA__") {
-            break;
-        }
-        let code = line.split('#').next().unwrap_or("");
-        for stmt in code.split(';') {
-            let mut words = stmt.split_whitespace();
-            let Some(kw) = words.next() else { continue };
-            if kw != "use" && kw != "require" && kw != "no" {
-                continue;
-            }
-            let Some(name) = words.next() else { continue };
-            if !is_name(name) {
-                continue;
-            }
-            out.insert(name.to_string());
-            if name == "parent" || name == "base" {
-                let rest: String = words.collect::<Vec<_>>().join(" ");
-                let inner = rest
-                    .trim_start_matches("-norequire,")
-                    .replace(['(', ')', '\'', '"', ','], " ");
-                let inner = inner
-                    .trim_start_matches("qw")
-                    .replace(['/', '{', '}', '[', ']'], " ");
-                out.extend(
-                    inner
-                        .split_whitespace()
-                        .filter(|w| is_name(w))
-                        .map(str::to_string),
-                );
-            }
-        }
-    }
-    out
-}
 
 /// Directories `use lib` adds (quoted literals only).
 fn use_lib_dirs(source: &str) -> Vec<String> {
@@ -187,15 +144,13 @@ impl Runtime for Perl {
             })
             .cloned()
             .collect();
-        self.keep_core(t, &core, real);
+        if !t.opts().import_graph {
+            self.keep_core(t, &core, real);
+        }
         let by = script_real
             .unwrap_or_else(|| ImagePath::parse(&script.unwrap_or_default()).unwrap_or_default());
-        let wanted = sources
-            .iter()
-            .flat_map(|s| perl_modules(s))
-            .map(|m| (m, by.clone()))
-            .collect();
-        modules(t, wanted, &dirs, &core);
+        let roots = sources.into_iter().map(|s| (s, by.clone())).collect();
+        closure::keep_closure(t, roots, &dirs, &core, real);
     }
 }
 
@@ -216,40 +171,6 @@ impl Perl {
                     || s.ends_with("/CORE")
                     || s.ends_with(".h")
             });
-        }
-    }
-}
-
-/// The use/require graph through the non-core directories: each module
-/// with its `auto/` directory and its submodules' directory.
-fn modules(
-    t: &mut Tracer,
-    mut wanted: Vec<(String, ImagePath)>,
-    dirs: &[ImagePath],
-    core: &[ImagePath],
-) {
-    let mut seen = BTreeSet::new();
-    while let Some((module, by)) = wanted.pop() {
-        if !seen.insert(module.clone()) {
-            continue;
-        }
-        let file = format!("{}.pm", module.replace("::", "/"));
-        let Some(dir) = dirs.iter().find(|d| t.is_file(&d.join(&file))).cloned() else {
-            continue; // a pragma built into perl, or not installed (perl reports it)
-        };
-        if core.contains(&dir) {
-            continue;
-        }
-        let path = dir.join(&file);
-        let reason = Reason::runtime(format!("Perl module {module} used by"), &by);
-        t.keep_tree_where(&path, &reason, &|_| false);
-        let auto = dir.join("auto").join(&module.replace("::", "/"));
-        t.keep_tree_where(&auto, &reason, &|_| false);
-        // Submodules loaded by computed names (Foo::Bar's Foo/Bar/*.pm).
-        let subdir = dir.join(file.trim_end_matches(".pm"));
-        t.keep_tree_where(&subdir, &reason, &|_| false);
-        if let Some(text) = t.read_text(path.as_str()) {
-            wanted.extend(perl_modules(&text).into_iter().map(|m| (m, path.clone())));
         }
     }
 }
