@@ -168,3 +168,21 @@ fn ruby_script_with_json_digest_time_set_and_bigdecimal() {
     // The helper the script loads with require_relative.
     assert!(kept(&report, "/app/lib/report.rb").is_some());
 }
+
+#[test]
+fn python_stdlib_tour_on_system_python_with_runtime_named_imports_and_codecs() {
+    let (report, ratio) = slims_and_runs_the_same("py-stdlib", &[]);
+    assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
+    no_warnings(&report);
+    // The plugin the app imports from inside a function.
+    assert!(kept(&report, "/app/textplugin.py").is_some());
+}
+
+#[test]
+fn perl_core_modules_tour_with_local_base_class_and_runtime_require() {
+    let (report, ratio) = slims_and_runs_the_same("perl-core", &[]);
+    assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
+    no_warnings(&report);
+    // The base class `use parent` loads from app/lib through `use lib`.
+    assert!(kept(&report, "/app/lib/Local/Shape.pm").is_some());
+}
