@@ -186,3 +186,13 @@ fn perl_core_modules_tour_with_local_base_class_and_runtime_require() {
     // The base class `use parent` loads from app/lib through `use lib`.
     assert!(kept(&report, "/app/lib/Local/Shape.pm").is_some());
 }
+
+#[test]
+fn ruby_stdlib_tour_with_autoload_and_runtime_named_require() {
+    let (report, ratio) = slims_and_runs_the_same("ruby-stdlib", &[]);
+    assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
+    no_warnings(&report);
+    // The require_relative helper and the autoloaded constant's file.
+    assert!(kept(&report, "/app/lib/formatter.rb").is_some());
+    assert!(kept(&report, "/app/lib/inventory.rb").is_some());
+}

@@ -546,8 +546,12 @@ fn perl_uses_and_ruby_paths() {
     .symlink("usr/bin/ruby", "ruby3.1")
     .file("usr/lib/ruby/3.1.0/json.rb", b"")
     .file("var/lib/gems/3.1.0/gems/rack-3.0/lib/rack.rb", b"")
+    .file("var/lib/gems/3.1.0/gems/rack-3.0/lib/rack/lint.rb", b"")
+    .file("var/lib/gems/3.1.0/specifications/rack-3.0.gemspec", b"")
+    .file("var/lib/gems/3.1.0/gems/sinatra-4.0/lib/sinatra.rb", b"")
+    .file("var/lib/gems/3.1.0/specifications/sinatra-4.0.gemspec", b"")
     .file("var/lib/gems/3.1.0/cache/rack-3.0.gem", b"archive")
-    .file("app/app.rb", b"require 'json'\n");
+    .file("app/app.rb", b"require 'json'\nrequire 'rack'\n");
     let config = json!({"config": {"Cmd": ["ruby", "/app/app.rb"]}});
     let (keep, warnings) = trace(l, config, TraceOptions::new());
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -558,8 +562,17 @@ fn perl_uses_and_ruby_paths() {
             "usr/bin/ruby3.1",
             "usr/lib/ruby/3.1.0/json.rb",
             "var/lib/gems/3.1.0/gems/rack-3.0/lib/rack.rb",
+            // A gem is kept whole, with the specifications RubyGems reads.
+            "var/lib/gems/3.1.0/gems/rack-3.0/lib/rack/lint.rb",
+            "var/lib/gems/3.1.0/specifications/sinatra-4.0.gemspec",
             "app/app.rb",
         ],
     );
-    assert_dropped(&keep, &["var/lib/gems/3.1.0/cache/rack-3.0.gem"]);
+    assert_dropped(
+        &keep,
+        &[
+            "var/lib/gems/3.1.0/cache/rack-3.0.gem",
+            "var/lib/gems/3.1.0/gems/sinatra-4.0/lib/sinatra.rb",
+        ],
+    );
 }
