@@ -30,10 +30,32 @@ const PRELUDE: &[&str] = &[
 const ALWAYS: &[&str] = &["rbconfig", "enc/encdb.so", "enc/trans/transdb.so"];
 
 /// Developer tools that the library and RubyGems require only for
-/// themselves (the console, documentation, `bundle` and `gem` commands):
+/// themselves (the console, documentation, the `bundle` and `gem`
+/// commands with their fetching and installing), and what is below them:
 /// kept when the app or its gems require them, not for a require inside
 /// the library.
-const TOOLS: &[&str] = &["irb", "rdoc", "bundler", "debug", "rbs", "typeprof"];
+const TOOLS: &[&str] = &[
+    "irb",
+    "rdoc",
+    "bundler",
+    "debug",
+    "rbs",
+    "typeprof",
+    // RubyGems' fetching and installing, for the `gem` command.
+    "rubygems/spec_fetcher",
+    "rubygems/remote_fetcher",
+    "rubygems/command_manager",
+    "rubygems/commands",
+    "rubygems/dependency_installer",
+    "rubygems/installer",
+    "rubygems/uninstaller",
+    "rubygems/request",
+    "rubygems/s3_uri_signer",
+    "rubygems/source/git",
+    // Signing and checking signed gems.
+    "rubygems/openssl",
+    "rubygems/security",
+];
 
 /// One installed gem: `gems/NAME-VER/`, where its code is.
 struct Gem {
@@ -207,6 +229,16 @@ pub(super) fn keep_closure(
     }
 }
 
+/// Whether the load name `name` (`rubygems/commands/install`) is a tool's.
+fn is_tool(name: &str) -> bool {
+    TOOLS.iter().any(|t| {
+        name == *t
+            || name
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 /// Words in a C extension's strings that may be require names: `a/b`,
 /// lowercase, between NULs.
 fn required_names(bytes: &[u8]) -> BTreeSet<String> {
@@ -233,8 +265,7 @@ fn follow(
     let refs = ruby_refs(source);
     let in_library = path.dirs.iter().any(|d| by.starts_with(d));
     for r in refs.requires {
-        let top = r.split('/').next().unwrap_or(&r);
-        if in_library && TOOLS.contains(&top) {
+        if in_library && is_tool(&r) {
             continue;
         }
         queue.push((Wanted::Name(r), Reason::runtime("required by", by)));
@@ -250,7 +281,14 @@ fn follow(
         } else {
             t.real(by.parent().join(&rel).as_str())
         };
-        if let Some(f) = file {
+        // A library file's relative require of a tool is the library's own.
+        let tool = |f: &ImagePath| {
+            path.dirs.iter().any(|d| {
+                f.relative_to(d)
+                    .is_some_and(|rel| is_tool(rel.trim_end_matches(".rb")))
+            })
+        };
+        if let Some(f) = file.filter(|f| !(in_library && tool(f))) {
             queue.push((Wanted::File(f), Reason::runtime("required by", by)));
         }
     }
