@@ -281,8 +281,9 @@ pub struct SelectArgs {
     #[arg(long, conflicts_with = "keep")]
     pub no_certs: bool,
 
-    /// Keep every installed Python package instead of only those the app's
-    /// import graph reaches (for plugins loaded by name at run time).
+    /// Keep every installed Python package and the whole standard libraries
+    /// of Python, Perl and Ruby instead of only what the app's import
+    /// closure reaches (for plugins loaded by name at run time).
     #[arg(long, conflicts_with = "keep")]
     pub no_import_graph: bool,
 }
