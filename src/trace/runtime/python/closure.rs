@@ -154,11 +154,21 @@ pub(super) struct Stdlib {
 }
 
 /// Developer tools that the standard library itself imports only for
-/// interactive use or its own tests (`help()` imports `pydoc`, a
+/// interactive use or its own tests (`help()` imports `pydoc`, the
+/// interactive prompt `readline`, a
 /// `_test()` imports `doctest`, `multiprocessing` imports `test.support`
 /// in a hook of the test suite): kept when the app or its packages import
 /// them, not for an import inside the standard library.
-const TOOLS: &[&str] = &["pydoc", "pydoc_data", "doctest", "unittest", "pdb"];
+const TOOLS: &[&str] = &[
+    "pydoc",
+    "pydoc_data",
+    "doctest",
+    "unittest",
+    "pdb",
+    // Line editing for the interactive prompt (site's interactive hook).
+    "readline",
+    "rlcompleter",
+];
 
 /// Whether the import of `name` by the stdlib's own code is no evidence.
 fn tool_for_the_stdlib(name: &str) -> bool {
