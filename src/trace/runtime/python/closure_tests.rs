@@ -255,3 +255,16 @@ fn no_import_graph_keeps_the_whole_standard_library() {
     );
     dropped(&keep, &["test/support/__init__.py"]);
 }
+
+#[test]
+fn the_locales_codec_is_imported_at_startup() {
+    let l = stdlib().file("app/main.py", b"print('hi')\n");
+    let config = json!({"config": {
+        "Cmd": ["/usr/bin/python3.11", "/app/main.py"],
+        "Env": ["LANG=ru_RU.KOI8-R"],
+    }});
+    let keep = trace(l, config, TraceOptions::new()).0;
+    // Imported, so with its compiled form: the standard streams use it.
+    kept(&keep, &["encodings/__pycache__/koi8_r.cpython-311.pyc"]);
+    dropped(&keep, &["encodings/__pycache__/cp1252.cpython-311.pyc"]);
+}
