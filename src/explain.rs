@@ -12,6 +12,8 @@ use crate::source::Want;
 /// The answer to `explain`.
 pub struct Explanation {
     pub kept: bool,
+    /// Whether the image has the path at all (not following a last symlink).
+    pub in_image: bool,
     /// `/path is kept: reason <- reason ...`, or why it is not.
     pub text: String,
 }
@@ -41,9 +43,11 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         .next()
         .expect("a source opens to at least one image");
     let p = crate::pipeline::prepare(settings, source, image, &cache, probe)?;
+    let in_image = p.fs.lookup(path.as_str(), false).ok().flatten().is_some();
     Ok(match p.keep.reason(path.as_str()) {
         Some(reason) => Explanation {
             kept: true,
+            in_image,
             text: format!(
                 "{path} is kept: {}",
                 p.keep.reason_chain(reason).join("\n  <- ")
@@ -51,6 +55,7 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         },
         None => Explanation {
             kept: false,
+            in_image,
             text: not_kept(settings, &p, &path)?,
         },
     })

@@ -83,7 +83,7 @@ pub use registry::Settings as RegistrySettings;
 pub use report::{Sizes, Summary};
 pub use trace::TraceOptions;
 pub use ui::Ui;
-pub use units::parse_size;
+pub use units::{human, parse_human_size, parse_size};
 pub use verify::{verify, Verdict, VerifyOptions};
 pub use write::MAX_LEVEL as MAX_COMPRESSION_LEVEL;
 

@@ -4,7 +4,8 @@
 
 mod cli;
 
-/// The exit status when `--verify` or `verify` found the images differ.
+/// The exit status when `--verify` or `verify` found the images differ, or
+/// a CI gate (`--min-ratio`, `--max-size`) failed.
 pub const DIFFERENT: u8 = 3;
 
 use std::io::IsTerminal;
@@ -73,7 +74,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             print_error(&e);
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+            // `explain` answers "not kept" with 1: its errors are 2.
+            let explain = matches!(cli.command, Some(cli::Sub::Explain(_)));
+            ExitCode::from(if e.is_usage() || explain { 2 } else { 1 })
         }
     }
 }

@@ -55,9 +55,55 @@ pub fn parse_size(s: &str) -> Result<u64, SizeError> {
         .ok_or_else(|| SizeError::TooLarge(s.into()))
 }
 
+/// `30MB`, `1.5GB` (decimal, as the summary prints sizes), `30MiB` (binary),
+/// or what [`parse_size`] reads: the values of `--max-size`.
+pub fn parse_human_size(s: &str) -> Result<u64, SizeError> {
+    let t = s.trim();
+    let units: [(&str, f64); 9] = [
+        ("KiB", 1024.0),
+        ("MiB", 1024.0 * 1024.0),
+        ("GiB", 1024.0 * 1024.0 * 1024.0),
+        ("TiB", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("KB", 1e3),
+        ("MB", 1e6),
+        ("GB", 1e9),
+        ("TB", 1e12),
+        ("B", 1.0),
+    ];
+    for (unit, factor) in units {
+        if let Some(num) = t.strip_suffix(unit) {
+            let n: f64 = num
+                .trim()
+                .parse()
+                .map_err(|_| SizeError::NotANumber(s.into()))?;
+            if !(n.is_finite() && n >= 0.0) {
+                return Err(SizeError::NotANumber(s.into()));
+            }
+            let bytes = n * factor;
+            if bytes > u64::MAX as f64 {
+                return Err(SizeError::TooLarge(s.into()));
+            }
+            return Ok(bytes.round() as u64);
+        }
+    }
+    parse_size(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gate_sizes_read_as_the_summary_prints_them() {
+        assert_eq!(parse_human_size("30MB"), Ok(30_000_000));
+        assert_eq!(parse_human_size("1.5 GB"), Ok(1_500_000_000));
+        assert_eq!(parse_human_size("2MiB"), Ok(2 << 20));
+        assert_eq!(parse_human_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_human_size("100"), Ok(100));
+        assert!(parse_human_size("ten MB").is_err());
+        assert!(parse_human_size("-1MB").is_err());
+        assert!(parse_human_size("5PB").is_err());
+    }
 
     #[test]
     fn sizes_parse_and_print() {

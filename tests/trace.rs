@@ -241,4 +241,52 @@ fn explain_says_why_a_path_is_kept_or_not() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("nothing traced needs it"), "{text}");
+
+    // A path the image does not have is no "not kept": an error, exit 2,
+    // as for an image that cannot be read.
+    for (image, path) in [(fat.as_str(), "/no/such/file"), ("no-such-image:1", "/x")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+            .args(["explain", image, path])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
+
+// CI gates fail the run after writing, with the exit status of a failed
+// verify, and say which gate and by how much, even with --quiet.
+#[test]
+fn min_ratio_and_max_size_gates_fail_after_writing() {
+    let fat = fixture("c-app");
+    let dir = tempfile::tempdir().unwrap();
+    let target = format!("oci:{}:slim", dir.path().join("layout").display());
+    let run = |gates: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+            .args([fat.as_str(), "-o", &target, "--quiet"])
+            .args(gates)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // c-app: 452 MB -> 8 MB.
+    let (code, err) = run(&["--min-ratio", "10", "--max-size", "20MB"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    let (code, err) = run(&["--min-ratio", "500", "--max-size", "2MiB"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        err.contains("gate failed: --min-ratio 500: the slim image is only"),
+        "{err}"
+    );
+    assert!(err.contains("gate failed: --max-size 2.1 MB"), "{err}");
+    assert!(
+        dir.path().join("layout/index.json").is_file(),
+        "the slim image is written"
+    );
+    let (code, err) = run(&["--max-size", "lots"]);
+    assert_eq!(code, Some(2), "{err}");
 }

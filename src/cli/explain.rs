@@ -25,7 +25,8 @@ pub struct ExplainArgs {
     pub workload: WorkloadArgs,
 }
 
-/// Exit 0 when the path is kept, 1 when it is not.
+/// Exit 0 when the path is kept, 1 when it is not, 2 when the image has
+/// no such path (a question that has no answer, like an unreadable image).
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, crate::Failure> {
     let settings = slimify::Settings {
         probe: args.probe,
@@ -33,6 +34,10 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, crate::Failure> {
         ..args.read.settings(Ui::silent())?
     };
     let answer = slimify::explain(&settings, &ImageRef::parse(&args.image)?, &args.path)?;
+    if !answer.in_image && !answer.kept {
+        eprintln!("error: {}", answer.text);
+        return Ok(ExitCode::from(2));
+    }
     println!("{}", answer.text);
     Ok(if answer.kept {
         ExitCode::SUCCESS

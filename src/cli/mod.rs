@@ -30,12 +30,13 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// Healthcheck programs (through PATH and WorkingDir), their dynamic loader and
 /// every shared library as ld.so would find it in the image, NSS modules and
 /// libgcc_s for glibc; what interpreters load: the commands of shell scripts,
-/// Python's standard library and the packages the app's imports reach
-/// (virtualenvs and `pip install --user` included; the app module gunicorn,
-/// uvicorn, flask, celery or Django's settings name), a Node.js app's
-/// production dependencies (the scripts `npm start`, `yarn X` or `node --run X`
-/// run, with the package manager; Next.js builds), a Java runtime and the
-/// app's jars, Perl's and Ruby's library paths; the paths
+/// the modules of Python's standard library and the packages the app's
+/// imports may reach (virtualenvs and `pip install --user` included; the app
+/// module gunicorn, uvicorn, flask, celery or Django's settings name), a
+/// Node.js app's production dependencies (the scripts `npm start`, `yarn X` or
+/// `node --run X` run, with the package manager; Next.js builds), a Java
+/// runtime and the app's jars, the modules and gems Perl and Ruby programs
+/// may load; the paths
 /// programs name (on their command lines, as strings in their binaries, in
 /// the configuration they read, in the app's code: a named file or tree is
 /// kept, a named path missing from the image keeps its directory); VOLUME
@@ -52,7 +53,8 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 /// slim image run side by side after writing and must behave the same.
 ///
 /// Exit status: 0 done; 1 error; 2 usage; 3 --verify found the slim image
-/// behaves differently (it is written, for inspection); 130 interrupted.
+/// behaves differently, or a gate (--min-ratio, --max-size) failed (the slim
+/// image is written, for inspection); 130 interrupted.
 #[derive(Parser, Debug)]
 #[command(
     name = "slimify",
@@ -72,7 +74,8 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Sub {
     /// Say whether PATH would be kept from IMAGE, and the chain of reasons
-    /// why (exit 0), or why not (exit 1). Takes the same selection flags.
+    /// why (exit 0), or why not (exit 1); an error (no such path, an
+    /// unreadable image) exits 2. Takes the same selection flags.
     Explain(explain::ExplainArgs),
     /// Slim every `SOURCE TARGET` pair of a list, sharing layers between
     /// images: a layer several images have (by diff_id) is downloaded and

@@ -46,11 +46,51 @@ pub struct SlimArgs {
     #[arg(long, conflicts_with = "dry_run")]
     pub verify: bool,
 
+    /// CI gate: exit 3 (the slim image is written, for inspection) unless
+    /// the slim image's file content is at least N times smaller than the
+    /// source's, the ratio the summary line prints.
+    #[arg(long, value_name = "N")]
+    pub min_ratio: Option<f64>,
+
+    /// CI gate: exit 3 (the slim image is written) when the slim image's file
+    /// content is over SIZE: `30MB`, `1.5GB` (decimal, as the summary
+    /// prints), `30MiB`, or bytes.
+    #[arg(long, value_name = "SIZE", value_parser = slimify::parse_human_size)]
+    pub max_size: Option<u64>,
+
     #[command(flatten)]
     pub workload: WorkloadArgs,
 
     #[command(flatten)]
     pub compare: CompareArgs,
+}
+
+/// The gates `summary` fails, one line each.
+fn failed_gates(args: &SlimArgs, summary: &slimify::Summary) -> Vec<String> {
+    let (before, after) = (summary.before.content_bytes, summary.after.content_bytes);
+    let mut failed = Vec::new();
+    if let Some(min) = args.min_ratio {
+        let ratio = if after == 0 {
+            f64::INFINITY
+        } else {
+            before as f64 / after as f64
+        };
+        if ratio < min {
+            failed.push(format!(
+                "--min-ratio {min}: the slim image is only {ratio:.1}x smaller ({} -> {})",
+                slimify::human(before),
+                slimify::human(after)
+            ));
+        }
+    }
+    if let Some(max) = args.max_size.filter(|max| after > *max) {
+        failed.push(format!(
+            "--max-size {}: the slim image holds {} of file content",
+            slimify::human(max),
+            slimify::human(after)
+        ));
+    }
+    failed
 }
 
 pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
@@ -78,9 +118,13 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
         }
         eprintln!("{}", summary.line());
     }
+    // Even with --quiet: these are why the exit status is not 0.
+    let gates = failed_gates(args, &summary);
+    for g in &gates {
+        eprintln!("error: gate failed: {g}");
+    }
     match &summary.verify {
         Some(v) if !v.same => {
-            // Even with --quiet: this is why the exit status is not 0.
             eprintln!("verify: {target} does not behave like {source}:");
             for d in &v.differences {
                 for (i, line) in d.lines().enumerate() {
@@ -95,6 +139,7 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
             }
             Ok(ExitCode::from(crate::DIFFERENT))
         }
+        _ if !gates.is_empty() => Ok(ExitCode::from(crate::DIFFERENT)),
         _ => Ok(ExitCode::SUCCESS),
     }
 }
