@@ -1,4 +1,5 @@
-//! Builds the file-access recorder (`recorder/`, the helper `--probe` runs as
+//! Stamps `--version` with the commit it was built from ([`version_line`]),
+//! and builds the file-access recorder (`recorder/`, the helper `--probe` runs as
 //! a probed container's entrypoint) as a static binary and hands its path to
 //! the library, which embeds it: the recorder is bind-mounted into images
 //! that may hold no libc at all (`FROM scratch`), and a user who installs
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
+    version_line();
     println!("cargo:rerun-if-changed=recorder/src");
     println!("cargo:rerun-if-changed=recorder/Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
@@ -71,4 +73,35 @@ fn main() {
         }
     }
     println!("cargo:rustc-check-cfg=cfg(slimify_recorder)");
+}
+
+/// `0.1.0 (abc1234 2026-12-01)`: what `--version` prints, with the commit and
+/// its date when built from a git checkout (`cargo install --path .`), the
+/// bare version otherwise (a source tarball).
+fn version_line() {
+    let version = env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = git(&["rev-parse", "--short=7", "HEAD"]);
+    let date = git(&["log", "-1", "--format=%cs"]);
+    let line = match (commit, date) {
+        (Some(c), Some(d)) => format!("{version} ({c} {d})"),
+        _ => version,
+    };
+    println!("cargo:rustc-env=SLIMIFY_VERSION={line}");
+    // A new commit or a checkout changes the line.
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={dir}/{head}");
+        }
+    }
 }

@@ -79,7 +79,8 @@
 # Uses hyperfine (--export-json) when installed, else bash timing.
 #
 # Environment:
-#   SLIMIFY     binary (default target/release/slimify; build it first)
+#   SLIMIFY     binary (default $CARGO_TARGET_DIR/release/slimify, target/ by
+#               default; build it first)
 #   FAT         image to use instead of building fixtures/demo
 #   BENCH_RUNS  repetitions per case (default 3)
 #   BENCH_SLIMIFY_EXTRA  extra slimify flags for every run (default --quiet)
@@ -90,7 +91,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
-SLIMIFY=${SLIMIFY:-target/release/slimify}
+SLIMIFY=${SLIMIFY:-${CARGO_TARGET_DIR:-target}/release/slimify}
 [[ $SLIMIFY == /* ]] || SLIMIFY="$ROOT/$SLIMIFY"
 RUNS=${BENCH_RUNS:-3}
 read -r -a EXTRA <<<"${BENCH_SLIMIFY_EXTRA---quiet}"

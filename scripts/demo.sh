@@ -11,7 +11,7 @@
 #
 # Environment:
 #   SLIMIFY            slimify binary to use (default: cargo build --release,
-#                      then target/release/slimify)
+#                      then $CARGO_TARGET_DIR/release/slimify, target/ by default)
 #   DEMO_FIXTURE=NAME  slim fixtures/NAME instead (demo, py-app, py-numpy,
 #                      node-app, java-app, shell-app, perl-app, go-static, ...)
 #   DEMO_KEEP_ALL=1    flatten with --keep '/**' instead of tracing, and also
@@ -41,7 +41,7 @@ echo "fat image: $FAT"
 if [[ -z ${SLIMIFY:-} ]]; then
     step "cargo build --release"
     cargo build --release
-    SLIMIFY=target/release/slimify
+    SLIMIFY=${CARGO_TARGET_DIR:-target}/release/slimify
 fi
 [[ -x $SLIMIFY ]] || die "slimify binary '$SLIMIFY' not found"
 

@@ -64,6 +64,8 @@ fn main() -> ExitCode {
         Some(cli::Sub::Explain(args)) => cli::explain::run(args),
         Some(cli::Sub::Batch(args)) => cli::batch::run(args),
         Some(cli::Sub::Verify(args)) => cli::verify::run(args),
+        Some(cli::Sub::Completions(args)) => cli::docs::completions(args),
+        Some(cli::Sub::Man) => cli::docs::man(),
         None => cli::slim::run(&cli.slim),
     };
     match result {

@@ -97,3 +97,46 @@ fn help_names_every_transport_and_flag() {
         assert!(help.contains(s), "--help lacks {s}");
     }
 }
+
+// --version names the commit it was built from, as `git` sees this checkout.
+#[test]
+fn version_names_the_commit_and_its_date() {
+    let out = slimify(&["--version"]);
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let commit = git(&["rev-parse", "--short=7", "HEAD"]);
+    let date = git(&["log", "-1", "--format=%cs"]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(line, format!("slimify {version} ({commit} {date})"));
+}
+
+// Completions and the man page come from the parser itself: every flag the
+// binary takes is in them.
+#[test]
+fn completions_and_the_man_page_describe_every_flag() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = slimify(&["completions", shell]);
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}");
+        for flag in ["min-ratio", "no-import-graph", "insecure-registry"] {
+            assert!(script.contains(flag), "{shell} completions lack --{flag}");
+        }
+    }
+    let out = slimify(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = slimify(&["man"]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(page.contains(".TH slimify 1"), "{page}");
+    for flag in ["\\-\\-max\\-size", "\\-\\-report", "explain", "verify"] {
+        assert!(page.contains(flag), "the man page lacks {flag}");
+    }
+}

@@ -3,6 +3,7 @@
 //! library types and calls the library.
 
 pub mod batch;
+pub mod docs;
 pub mod explain;
 pub mod slim;
 pub mod verify;
@@ -58,7 +59,7 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
 #[derive(Parser, Debug)]
 #[command(
     name = "slimify",
-    version,
+    version = env!("SLIMIFY_VERSION"),
     verbatim_doc_comment,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
@@ -89,10 +90,17 @@ pub enum Sub {
     /// they differ (with a short diff and the missing paths the slim run's
     /// errors name, each with the --include that keeps it).
     Verify(verify::VerifyArgs),
+    /// Print a completion script for SHELL to stdout: `slimify completions
+    /// bash > /etc/bash_completion.d/slimify` (zsh: a file `_slimify` on
+    /// $fpath; fish: ~/.config/fish/completions/slimify.fish).
+    Completions(docs::CompletionsArgs),
+    /// Print slimify's man page (roff) to stdout: `slimify man >
+    /// /usr/local/share/man/man1/slimify.1`.
+    Man,
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: &[&str] = &["explain", "batch", "verify"];
+pub const SUBCOMMANDS: &[&str] = &["explain", "batch", "verify", "completions", "man"];
 
 /// What to keep, how far to trust the source, how to reach registries:
 /// the flags every command that reads images takes.

@@ -122,11 +122,6 @@ const ONLY_BY_STATEMENT: &[&str] = &["this", "antigravity", "__hello__", "__phel
 /// What Rust's standard library leaves in every binary it links.
 const RUST_MARKS: &[&[u8]] = &[b"rust_begin_unwind", b"/rustc/", b"rust_panic"];
 
-/// Whether `needle` is in `hay`.
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Where a module's code is.
 #[derive(Clone, Debug)]
 enum Code {
@@ -155,10 +150,10 @@ pub(super) struct Stdlib {
 
 /// Developer tools that the standard library itself imports only for
 /// interactive use or its own tests (`help()` imports `pydoc`, the
-/// interactive prompt `readline`, a
-/// `_test()` imports `doctest`, `multiprocessing` imports `test.support`
-/// in a hook of the test suite): kept when the app or its packages import
-/// them, not for an import inside the standard library.
+/// interactive prompt `readline`, a `_test()` imports `doctest`,
+/// `multiprocessing` imports `test.support` in a hook of the test suite):
+/// kept when the app or its packages import them, not for an import inside
+/// the standard library.
 const TOOLS: &[&str] = &[
     "pydoc",
     "pydoc_data",
@@ -263,7 +258,7 @@ impl Stdlib {
     /// characters or more counts wherever it is found.
     fn named_in_binary(&self, bytes: &[u8]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let packed = RUST_MARKS.iter().any(|m| contains(bytes, m));
+        let packed = AhoCorasick::new(RUST_MARKS).is_ok_and(|m| m.is_match(bytes));
         if let Some(m) = self.long_matcher.as_ref().filter(|_| packed) {
             for hit in m.find_overlapping_iter(bytes) {
                 out.insert(self.long_names[hit.pattern().as_usize()].clone());
