@@ -1,5 +1,6 @@
-//! `slimify explain`: whether a path of an image would be kept, and why
-//! (the chain of reasons), or why not.
+//! `slimify explain`: whether paths of an image would be kept, and why
+//! (the chain of reasons), or why not; the image is read and traced once
+//! for all of them.
 
 use crate::error::{Error, Result};
 use crate::image_path::ImagePath;
@@ -9,19 +10,31 @@ use crate::pipeline::{open_source, PendingProbe, Settings};
 use crate::reference::ImageRef;
 use crate::source::Want;
 
-/// The answer to `explain`.
+/// The answer to `explain` for one path.
+#[derive(Debug, serde::Serialize)]
 pub struct Explanation {
+    pub path: String,
     pub kept: bool,
     /// Whether the image has the path at all (not following a last symlink).
     pub in_image: bool,
     /// `/path is kept: reason <- reason ...`, or why it is not.
     pub text: String,
+    /// For a kept path, its chain of reasons, nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// Read `source` the way `slim` would with `settings` (tracing or
-/// `--keep`, then `--exclude`) and say whether `path` is kept.
-pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Explanation> {
-    let path = ImagePath::parse(path)?;
+/// `--keep`, then `--exclude`) and say whether each of `paths` is kept.
+pub fn explain(
+    settings: &Settings,
+    source: &ImageRef,
+    paths: &[String],
+) -> Result<Vec<Explanation>> {
+    let paths = paths
+        .iter()
+        .map(|p| ImagePath::parse(p))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     settings.check()?;
     let want = match settings.platforms.as_slice() {
         [] => Want::Host,
@@ -43,22 +56,31 @@ pub fn explain(settings: &Settings, source: &ImageRef, path: &str) -> Result<Exp
         .next()
         .expect("a source opens to at least one image");
     let p = crate::pipeline::prepare(settings, source, image, &cache, probe)?;
-    let in_image = p.fs.lookup(path.as_str(), false).ok().flatten().is_some();
-    Ok(match p.keep.reason(path.as_str()) {
-        Some(reason) => Explanation {
-            kept: true,
-            in_image,
-            text: format!(
-                "{path} is kept: {}",
-                p.keep.reason_chain(reason).join("\n  <- ")
-            ),
-        },
-        None => Explanation {
-            kept: false,
-            in_image,
-            text: not_kept(settings, &p, &path)?,
-        },
-    })
+    paths
+        .iter()
+        .map(|path| {
+            let in_image = p.fs.lookup(path.as_str(), false).ok().flatten().is_some();
+            Ok(match p.keep.reason(path.as_str()) {
+                Some(reason) => {
+                    let reasons = p.keep.reason_chain(reason);
+                    Explanation {
+                        path: path.to_string(),
+                        kept: true,
+                        in_image,
+                        text: format!("{path} is kept: {}", reasons.join("\n  <- ")),
+                        reasons,
+                    }
+                }
+                None => Explanation {
+                    path: path.to_string(),
+                    kept: false,
+                    in_image,
+                    text: not_kept(settings, &p, path)?,
+                    reasons: Vec::new(),
+                },
+            })
+        })
+        .collect()
 }
 
 /// Why `path` is not kept: not in the image, excluded, reached only

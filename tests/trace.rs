@@ -242,6 +242,25 @@ fn explain_says_why_a_path_is_kept_or_not() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("nothing traced needs it"), "{text}");
 
+    // Many paths, one read of the image, as JSON.
+    let out = Command::new(env!("CARGO_BIN_EXE_slimify"))
+        .args(["explain", &fat, "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"])
+        .args(["/usr/bin/gcc-12", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let answers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answers[0]["kept"], true, "{answers}");
+    assert!(answers[0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("needed as libz.so.1"));
+    assert_eq!(answers[1]["path"], "/usr/bin/gcc-12");
+    assert_eq!(
+        (&answers[1]["kept"], &answers[1]["in_image"]),
+        (&false.into(), &true.into())
+    );
+
     // A path the image does not have is no "not kept": an error, exit 2,
     // as for an image that cannot be read.
     for (image, path) in [(fat.as_str(), "/no/such/file"), ("no-such-image:1", "/x")] {

@@ -13,8 +13,13 @@ use super::ReadArgs;
 pub struct ExplainArgs {
     /// The image to read (any source transport).
     pub image: String,
-    /// An absolute path inside the image.
-    pub path: String,
+    /// Absolute paths inside the image (the image is read once for all).
+    #[arg(value_name = "PATH", required = true, num_args = 1..)]
+    pub paths: Vec<String>,
+    /// Print one JSON array to stdout: for each path, whether it is kept,
+    /// whether the image has it, the text, and the chain of reasons.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Also run the image (an engine image) under the workload flags with
@@ -25,23 +30,32 @@ pub struct ExplainArgs {
     pub workload: WorkloadArgs,
 }
 
-/// Exit 0 when the path is kept, 1 when it is not, 2 when the image has
-/// no such path (a question that has no answer, like an unreadable image).
+/// Exit 0 when every path is kept, 1 when one is not, 2 when the image has
+/// no such path (a question without an answer, like an unreadable image).
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, crate::Failure> {
     let settings = slimify::Settings {
         probe: args.probe,
         workload: args.workload.workload(),
         ..args.read.settings(Ui::silent())?
     };
-    let answer = slimify::explain(&settings, &ImageRef::parse(&args.image)?, &args.path)?;
-    if !answer.in_image && !answer.kept {
-        eprintln!("error: {}", answer.text);
-        return Ok(ExitCode::from(2));
-    }
-    println!("{}", answer.text);
-    Ok(if answer.kept {
-        ExitCode::SUCCESS
+    let answers = slimify::explain(&settings, &ImageRef::parse(&args.image)?, &args.paths)?;
+    let missing = answers.iter().any(|a| !a.in_image && !a.kept);
+    let not_kept = answers.iter().any(|a| !a.kept);
+    if args.json {
+        let json = serde_json::to_string_pretty(&answers).expect("explanations serialize");
+        println!("{json}");
     } else {
-        ExitCode::from(1)
-    })
+        for a in &answers {
+            if !a.in_image && !a.kept {
+                eprintln!("error: {}", a.text);
+            } else {
+                println!("{}", a.text);
+            }
+        }
+    }
+    Ok(ExitCode::from(match (missing, not_kept) {
+        (true, _) => 2,
+        (false, true) => 1,
+        (false, false) => 0,
+    }))
 }

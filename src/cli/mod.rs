@@ -74,9 +74,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Sub {
-    /// Say whether PATH would be kept from IMAGE, and the chain of reasons
-    /// why (exit 0), or why not (exit 1); an error (no such path, an
-    /// unreadable image) exits 2. Takes the same selection flags.
+    /// Say whether each PATH would be kept from IMAGE, and the chain of
+    /// reasons why (exit 0 when all are), or why not (exit 1); an error (no
+    /// such path, an unreadable image) exits 2. The image is read once for
+    /// all paths; --json prints them as one JSON array. Takes the same
+    /// selection flags.
     Explain(explain::ExplainArgs),
     /// Slim every `SOURCE TARGET` pair of a list, sharing layers between
     /// images: a layer several images have (by diff_id) is downloaded and
