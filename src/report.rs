@@ -196,7 +196,27 @@ impl Summary {
             let names: Vec<String> = self.platforms.iter().map(|p| p.to_string()).collect();
             line += &format!("; index of {}", names.join(", "));
         }
+        // What to pin the image by.
+        if !self.dry_run && !self.manifest_digest.is_empty() {
+            line += &format!("; digest {}", self.manifest_digest);
+        }
         line
+    }
+
+    /// `--format json`: the summary as one JSON object, with the report's
+    /// schema version.
+    pub fn json(&self) -> String {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            schema_version: u32,
+            #[serde(flatten)]
+            summary: &'a Summary,
+        }
+        let v = Versioned {
+            schema_version: REPORT_SCHEMA_VERSION,
+            summary: self,
+        };
+        serde_json::to_string(&v).expect("a summary serializes")
     }
 }
 
@@ -237,8 +257,13 @@ struct KeptPackage<'a> {
     bytes: u64,
 }
 
+/// The report's format: raised when a field changes meaning or goes away
+/// (docs/report.schema.json describes this version).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct Report<'a> {
+    schema_version: u32,
     #[serde(flatten)]
     summary: &'a Summary,
     dropped: Dropped,
@@ -251,6 +276,15 @@ struct Report<'a> {
 struct Dropped {
     paths: usize,
     content_bytes: u64,
+    /// Every path of the source not kept, for review.
+    list: Vec<DroppedPath>,
+}
+
+#[derive(Serialize)]
+struct DroppedPath {
+    path: String,
+    kind: &'static str,
+    size: u64,
 }
 
 fn kind_name(n: &Node) -> &'static str {
@@ -322,7 +356,17 @@ pub fn write_report(
             })
         })
         .collect();
+    let list = fs
+        .descendants(&ImagePath::root())
+        .filter(|(p, _)| !keep.contains(p.as_str()))
+        .map(|(p, n)| DroppedPath {
+            path: p.to_string(),
+            kind: kind_name(n),
+            size: n.size(),
+        })
+        .collect();
     let report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
         summary,
         dropped: Dropped {
             paths: summary.before.paths.saturating_sub(summary.after.paths),
@@ -330,6 +374,7 @@ pub fn write_report(
                 .before
                 .content_bytes
                 .saturating_sub(summary.after.content_bytes),
+            list,
         },
         packages: packages
             .into_iter()

@@ -145,3 +145,99 @@ fn completions_and_the_man_page_describe_every_flag() {
         assert!(page.contains(flag), "the man page lacks {flag}");
     }
 }
+
+// The report follows docs/report.schema.json, written and as a dry run, on
+// an image with a package database; its dropped list and its kept list
+// together are every path of the source.
+#[test]
+fn reports_follow_their_json_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let fat = fixture("c-app");
+    let d = tempfile::tempdir().unwrap();
+    let target = format!("oci:{}:slim", d.path().join("layout").display());
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let report_path = d.path().join("report.json");
+        let out = slimify(
+            &[
+                fat.as_str(),
+                "-o",
+                &target,
+                "--quiet",
+                "--report",
+                report_path.to_str().unwrap(),
+            ]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
+        assert_eq!(report["schema_version"], 1);
+        assert!(!report["packages"].as_array().unwrap().is_empty());
+        let dropped = report["dropped"]["list"].as_array().unwrap();
+        let kept = report["kept"].as_array().unwrap();
+        assert_eq!(
+            dropped.len() + kept.len(),
+            report["before"]["paths"].as_u64().unwrap() as usize
+        );
+        assert!(dropped.iter().any(|p| p["path"] == "/usr/bin/gcc-12"));
+        // The schema is closed: a field it does not describe fails it.
+        let mut drifted = report.clone();
+        drifted["kept"][0]["new_field"] = true.into();
+        assert!(!validator.is_valid(&drifted));
+    }
+}
+
+// --format json: one JSON object on stdout, nothing on stderr; its digest is
+// the manifest the layout's index names, which the summary line prints too.
+#[test]
+fn format_json_prints_the_summary_as_one_object_with_the_digest() {
+    let d = tempfile::tempdir().unwrap();
+    let l = Layout::new(&d.path().join("src"), &sample_tar(), GZIP);
+    let out_dir = d.path().join("o");
+    let target = format!("oci:{}:s", out_dir.display());
+    let args = [
+        l.reference(),
+        "-o".into(),
+        target,
+        "--keep".into(),
+        "/bin/**".into(),
+    ];
+    let mut json_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json_args.extend(["--format", "json"]);
+    let out = slimify(&json_args);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["manifest_digest"], digest);
+    assert_eq!(summary["after"]["paths"], 2);
+
+    let text_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slimify(&text_args);
+    let line = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        line.trim_end().ends_with(&format!("; digest {digest}")),
+        "{line}"
+    );
+}

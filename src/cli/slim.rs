@@ -30,9 +30,16 @@ pub struct SlimArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Write a JSON report of every kept path, its size and why it was kept.
+    /// Write a JSON report of every kept path, its size and why it was kept,
+    /// and of every dropped path (docs/report.schema.json).
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+
+    /// `json`: print the summary as one JSON object on stdout (source,
+    /// target, sizes, digests, warnings, seconds; the report's fields but
+    /// the path lists) instead of the summary line on stderr.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 
     /// Also run the source (an engine image) under the workload below with
     /// slimify's file-access recorder, and keep every path the run opened,
@@ -93,6 +100,13 @@ fn failed_gates(args: &SlimArgs, summary: &slimify::Summary) -> Vec<String> {
     failed
 }
 
+/// How the summary is printed.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
     // clap requires both (unless a subcommand is given).
     let (Some(source), Some(target)) = (&args.source, &args.output) else {
@@ -112,7 +126,9 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
         report: args.report.clone(),
     };
     let summary = slimify::slim(&settings, &job)?;
-    if !ui.quiet() {
+    if args.format == Format::Json {
+        println!("{}", summary.json());
+    } else if !ui.quiet() {
         for w in &summary.warnings {
             eprintln!("warning: {w}");
         }
