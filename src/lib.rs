@@ -82,7 +82,7 @@ pub use reference::ImageRef;
 pub use registry::Settings as RegistrySettings;
 pub use report::{Sizes, Summary};
 pub use trace::TraceOptions;
-pub use ui::Ui;
+pub use ui::{Progress, Ui};
 pub use units::{human, parse_human_size, parse_size};
 pub use verify::{verify, Verdict, VerifyOptions};
 pub use write::MAX_LEVEL as MAX_COMPRESSION_LEVEL;

@@ -16,6 +16,21 @@ use crate::rootfs::{Node, RootFs};
 use crate::trace::ProbeFound;
 use crate::units::human;
 
+/// `12.3x smaller`; under 1.1x a percentage (`4.0% smaller`), which says
+/// more than `1.0x`; `nothing removed` when all the content is still there.
+fn how_much_smaller(before: u64, after: u64) -> String {
+    if after >= before {
+        "nothing removed".into()
+    } else if after == 0 {
+        "all removed".into()
+    } else if (before as f64) < after as f64 * 1.1 {
+        let saved = 100.0 * (before - after) as f64 / before as f64;
+        format!("{saved:.1}% smaller")
+    } else {
+        format!("{:.1}x smaller", before as f64 / after as f64)
+    }
+}
+
 /// Sizes of one side (source or slim image).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Sizes {
@@ -148,19 +163,31 @@ impl Summary {
 
     /// One line for stderr.
     pub fn line(&self) -> String {
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let (before, after) = (&self.before, &self.after);
+        // A dry run writes no layer: its stored size would be a false 0 B.
+        let stored = if self.dry_run {
+            String::new()
+        } else {
+            format!(
+                ", {} -> {} layer bytes stored",
+                human(before.stored_bytes),
+                human(after.stored_bytes)
+            )
+        };
         let mut line = format!(
-            "slimify{}: {} -> {}: {} -> {} content ({:.1}x smaller), {} -> {} layer bytes stored, {} -> {} paths, {:.2} s",
-            if self.dry_run { " (dry run, nothing written)" } else { "" },
+            "slimify{}: {} -> {}: {} -> {} content ({}){stored}, {} -> {} paths, {:.2} s",
+            if self.dry_run {
+                " (dry run, nothing written)"
+            } else {
+                ""
+            },
             self.source,
             self.target,
-            human(self.before.content_bytes),
-            human(self.after.content_bytes),
-            ratio(self.before.content_bytes, self.after.content_bytes),
-            human(self.before.stored_bytes),
-            human(self.after.stored_bytes),
-            self.before.paths,
-            self.after.paths,
+            human(before.content_bytes),
+            human(after.content_bytes),
+            how_much_smaller(before.content_bytes, after.content_bytes),
+            before.paths,
+            after.paths,
             self.seconds
         );
         if let Some(n) = &self.note {
@@ -389,4 +416,30 @@ pub fn write_report(
     };
     let json = serde_json::to_vec_pretty(&report).map_err(ReportError::Json)?;
     Ok(crate::files::replace_file(path, &json)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_says_how_much_went_in_words_that_fit() {
+        assert_eq!(how_much_smaller(100, 100), "nothing removed");
+        assert_eq!(how_much_smaller(100, 96), "4.0% smaller");
+        assert_eq!(how_much_smaller(1000, 80), "12.5x smaller");
+        assert_eq!(how_much_smaller(100, 0), "all removed");
+        let mut s = Summary {
+            source: "a".into(),
+            target: "b".into(),
+            dry_run: true,
+            ..Summary::default()
+        };
+        s.before.content_bytes = 1000;
+        s.after.content_bytes = 1000;
+        let line = s.line();
+        assert!(line.contains("(nothing removed)"), "{line}");
+        assert!(!line.contains("stored"), "{line}");
+        s.dry_run = false;
+        assert!(s.line().contains("0 B -> 0 B layer bytes stored"));
+    }
 }

@@ -5,29 +5,113 @@ mod util;
 use util::oci::{sample_tar, Layout, GZIP};
 use util::*;
 
+/// `SOURCE -o oci:OUT:s --keep /bin/**`: a run with a known outcome.
+fn keep_bin(l: &Layout, out: &std::path::Path) -> Vec<String> {
+    let target = format!("oci:{}:s", out.display());
+    [&l.reference(), "-o", &target, "--keep", "/bin/**"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Without a terminal (a CI log): one `progress:` line per finished phase,
+/// with its sizes and seconds, then the summary line; no escape codes.
+/// `--progress none` leaves the summary alone.
 #[test]
-fn without_a_terminal_the_only_output_is_the_summary_line() {
+fn without_a_terminal_each_phase_is_one_plain_line_then_the_summary() {
     let d = tempfile::tempdir().unwrap();
     let l = Layout::new(&d.path().join("src"), &sample_tar(), GZIP);
-    let out = slimify(&[
-        &l.reference(),
-        "-o",
-        &format!("oci:{}:s", d.path().join("o").display()),
-        "--keep",
-        "/bin/**",
-    ]);
+    let args = keep_bin(&l, &d.path().join("o"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slimify(&args);
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
+    let phases: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("progress: "))
+        .map(|l| l.split([':', ',']).next().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            format!("opening {}", l.reference())
+                .split(':')
+                .next()
+                .unwrap(),
+            "reading 1 layer",
+            "selecting --keep",
+            "writing the layer",
+            "storing oci"
+        ],
+        "{stderr}"
+    );
     assert!(
-        lines[0].starts_with("slimify: oci:") && lines[0].contains("4 -> 2 paths"),
+        lines[1].contains(" stored, ") && lines[1].ends_with(" s"),
+        "{stderr}"
+    );
+    assert!(lines[2].contains("2 of 4 paths kept"), "{stderr}");
+    assert_eq!(lines.len(), 6, "{stderr}");
+    assert!(
+        lines[5].starts_with("slimify: oci:") && lines[5].contains("4 -> 2 paths"),
         "{stderr}"
     );
     assert!(
         !stderr.contains('\x1b'),
         "escape codes without a terminal: {stderr:?}"
+    );
+
+    let mut quiet_args = args.clone();
+    quiet_args.extend(["--progress", "none"]);
+    let out = slimify(&quiet_args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("slimify: oci:"), "{stderr}");
+}
+
+/// On a terminal (a pseudo-terminal from `script`): bars and spinners drawn
+/// in place and cleared, in the summary's decimal units, then the summary;
+/// no plain lines.
+#[test]
+fn on_a_terminal_phases_are_bars_that_clear_themselves() {
+    let d = tempfile::tempdir().unwrap();
+    let l = Layout::new(&d.path().join("src"), &sample_tar(), GZIP);
+    let target = format!("oci:{}:s", d.path().join("o").display());
+    let command = format!(
+        "{} {} -o {target} --keep '/bin/**'",
+        env!("CARGO_BIN_EXE_slimify"),
+        l.reference()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    // Which phases get drawn depends on how fast each ends (a terminal is
+    // redrawn at most 20 times a second): at least one of them is.
+    assert!(
+        [
+            "opening oci:",
+            "reading 1 layer",
+            "selecting --keep",
+            "writing the layer",
+            "storing oci:"
+        ]
+        .iter()
+        .any(|p| screen.contains(p)),
+        "{screen:?}"
+    );
+    // Each drawn phase is erased before the next line.
+    assert!(screen.contains("\x1b[2K"), "{screen:?}");
+    assert!(!screen.contains("progress: "), "{screen:?}");
+    assert!(!screen.contains("iB"), "binary units: {screen:?}");
+    let last = screen.trim_end().rsplit(['\n', '\r']).next().unwrap();
+    assert!(
+        last.trim_start_matches("\x1b[2K")
+            .starts_with("slimify: oci:"),
+        "{screen:?}"
     );
 }
 
@@ -93,8 +177,22 @@ fn help_names_every_transport_and_flag() {
         "--quiet",
         "--compression-level",
         "--tmp-dir",
+        "--progress",
+        "\nSelection:\n",
+        "\nOutput:\n",
+        "\nLimits",
+        "\nRegistry",
+        "\nExamples:\n",
     ] {
         assert!(help.contains(s), "--help lacks {s}");
+    }
+    // Every example's flags are the binary's own.
+    let examples = help.split("\nExamples:\n").nth(1).unwrap();
+    for flag in examples.split_whitespace().filter(|w| w.starts_with("--")) {
+        assert!(
+            help.contains(&format!("  {flag} ")) || help.contains(&format!(" {flag}\n")),
+            "{flag}"
+        );
     }
 }
 
@@ -208,14 +306,7 @@ fn format_json_prints_the_summary_as_one_object_with_the_digest() {
     let d = tempfile::tempdir().unwrap();
     let l = Layout::new(&d.path().join("src"), &sample_tar(), GZIP);
     let out_dir = d.path().join("o");
-    let target = format!("oci:{}:s", out_dir.display());
-    let args = [
-        l.reference(),
-        "-o".into(),
-        target,
-        "--keep".into(),
-        "/bin/**".into(),
-    ];
+    let args = keep_bin(&l, &out_dir);
     let mut json_args: Vec<&str> = args.iter().map(String::as_str).collect();
     json_args.extend(["--format", "json"]);
     let out = slimify(&json_args);

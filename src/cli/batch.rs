@@ -56,7 +56,7 @@ pub fn run(args: &BatchArgs) -> Result<ExitCode, crate::Failure> {
         jobs: args.jobs,
         report_dir: args.report.clone(),
         cache_capacity: args.layer_cache_size,
-        ui: Ui::new(args.write.quiet),
+        ui: args.write.ui(false),
     };
     let finished = batch::run(&settings, &b, entries)?;
     print!("{}", batch::table(&finished));

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions, Ui};
+use slimify::{Limits, Platform, Progress, RegistrySettings, Select, Settings, TraceOptions, Ui};
 
 /// Turn a fat container image into a minimal one, after it was built.
 ///
@@ -61,6 +61,7 @@ use slimify::{Limits, Platform, RegistrySettings, Select, Settings, TraceOptions
     name = "slimify",
     version = env!("SLIMIFY_VERSION"),
     verbatim_doc_comment,
+    after_help = EXAMPLES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -101,6 +102,19 @@ pub enum Sub {
     Man,
 }
 
+/// The end of `--help`: three runs people start from.
+const EXAMPLES: &str = "\
+Examples:
+  # Slim an image of the local engine, with a report of why each path stays
+  slimify myapp:fat -o myapp:slim --report slim.json
+
+  # In CI: run both images under a request, fail unless they answer alike
+  # and the slim one is at least 3x smaller
+  slimify myapp:fat -o myapp:slim --verify --http-get /health --min-ratio 3
+
+  # Why is a file kept (or dropped)?
+  slimify explain myapp:fat /usr/lib/x86_64-linux-gnu/libssl.so.3";
+
 /// The names of the subcommands, for "did you mean".
 pub const SUBCOMMANDS: &[&str] = &["explain", "batch", "verify", "completions", "man"];
 
@@ -118,17 +132,22 @@ pub struct ReadArgs {
     /// Slim only these platforms of a multi-platform source (repeatable or
     /// comma-separated). Default: every platform when the target can hold an
     /// image index (oci:, oci-archive:, docker://), else this machine's.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = Platform::parse)]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_delimiter = ',', value_parser = Platform::parse, help_heading = "Selection")]
     pub platform: Vec<Platform>,
 
     /// Directory for temporary spools (decompressed layers, `docker save` output).
-    #[arg(long, value_name = "DIR", env = "SLIMIFY_TMPDIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SLIMIFY_TMPDIR",
+        help_heading = "Reading"
+    )]
     pub tmp_dir: Option<PathBuf>,
 
     /// Read an engine image through `docker save` (`podman save`, `ctr images
     /// export`), never in place from the engine's own store (which needs a
     /// local engine and root, and is used whenever it can be).
-    #[arg(long)]
+    #[arg(long, help_heading = "Reading")]
     pub no_in_place: bool,
 }
 
@@ -149,6 +168,7 @@ impl ReadArgs {
 
 /// How the slim image is written: the flags `slim` and `batch` share.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct WriteArgs {
     /// gzip level of the output layer (libdeflate's scale, 0-12). The default,
     /// 1, gave a layer slightly smaller than docker's own gzip on the demo image.
@@ -168,9 +188,37 @@ pub struct WriteArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// How phases are shown: `tty` bars (the default when stderr is a
+    /// terminal), `plain` lines, one per finished phase with its sizes and
+    /// seconds (the default otherwise, for CI logs), or `none`.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = ProgressArg::Auto, hide_default_value = true)]
+    pub progress: ProgressArg,
+}
+
+/// `--progress` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressArg {
+    Auto,
+    Tty,
+    Plain,
+    None,
 }
 
 impl WriteArgs {
+    /// What the user sees while it works. `--format json` leaves stderr to
+    /// errors unless `--progress` asks for more.
+    pub fn ui(&self, json: bool) -> Ui {
+        let progress = match self.progress {
+            ProgressArg::Auto if json => Progress::None,
+            ProgressArg::Auto => Progress::Auto,
+            ProgressArg::Tty => Progress::Tty,
+            ProgressArg::Plain => Progress::Plain,
+            ProgressArg::None => Progress::None,
+        };
+        Ui::with_progress(self.quiet, progress)
+    }
+
     /// `settings` with these flags applied.
     pub fn apply(&self, settings: Settings) -> Settings {
         Settings {
@@ -184,6 +232,7 @@ impl WriteArgs {
 
 /// Resource limits against hostile images (SECURITY.md); 0 turns one off.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Limits (against hostile images; 0 turns one off)")]
 pub struct LimitArgs {
     /// Most uncompressed bytes all layers together may hold (K, M, G, T suffixes).
     #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = slimify::parse_size)]
@@ -221,6 +270,7 @@ impl LimitArgs {
 
 /// How to reach registries (`docker://` sources and targets).
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Registry (docker:// sources and targets)")]
 pub struct RegistryArgs {
     /// Log in to every registry as USER:PASSWORD instead of using the Docker
     /// config file ($DOCKER_CONFIG or ~/.docker/config.json, credential helpers included).
@@ -259,6 +309,7 @@ impl RegistryArgs {
 
 /// What to keep: tracing (default), or exactly `--keep`; then `--exclude`.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Selection")]
 pub struct SelectArgs {
     /// Keep exactly the paths matching GLOB (repeatable) instead of tracing.
     /// Patterns are absolute image paths: `*` stays within a path component,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use slimify::{ImageRef, Job, Ui};
+use slimify::{ImageRef, Job};
 
 use super::workload::{CompareArgs, WorkloadArgs};
 use super::{ReadArgs, WriteArgs};
@@ -27,42 +27,54 @@ pub struct SlimArgs {
     pub write: WriteArgs,
 
     /// Trace and report (see --report), but write nothing.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub dry_run: bool,
 
     /// Write a JSON report of every kept path, its size and why it was kept,
     /// and of every dropped path (docs/report.schema.json).
-    #[arg(long, value_name = "FILE.json")]
+    #[arg(long, value_name = "FILE.json", help_heading = "Output")]
     pub report: Option<PathBuf>,
 
     /// `json`: print the summary as one JSON object on stdout (source,
     /// target, sizes, digests, warnings, seconds; the report's fields but
     /// the path lists) instead of the summary line on stderr.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
 
     /// Also run the source (an engine image) under the workload below with
     /// slimify's file-access recorder, and keep every path the run opened,
     /// executed, looked up or listed, beside what tracing keeps.
-    #[arg(long, conflicts_with = "keep")]
+    #[arg(
+        long,
+        conflicts_with = "keep",
+        help_heading = "Running the image (--probe, --verify, verify)"
+    )]
     pub probe: bool,
 
     /// After writing, run the source and the slim image (both engine
     /// images) under the workload below and compare them; exit 3 when they
     /// behave differently (the slim image stays, for inspection).
-    #[arg(long, conflicts_with = "dry_run")]
+    #[arg(
+        long,
+        conflicts_with = "dry_run",
+        help_heading = "Comparing runs (--verify, verify)"
+    )]
     pub verify: bool,
 
     /// CI gate: exit 3 (the slim image is written, for inspection) unless
     /// the slim image's file content is at least N times smaller than the
     /// source's, the ratio the summary line prints.
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "CI gates (exit 3 when one fails)"
+    )]
     pub min_ratio: Option<f64>,
 
     /// CI gate: exit 3 (the slim image is written) when the slim image's file
     /// content is over SIZE: `30MB`, `1.5GB` (decimal, as the summary
     /// prints), `30MiB`, or bytes.
-    #[arg(long, value_name = "SIZE", value_parser = slimify::parse_human_size)]
+    #[arg(long, value_name = "SIZE", value_parser = slimify::parse_human_size, help_heading = "CI gates (exit 3 when one fails)")]
     pub max_size: Option<u64>,
 
     #[command(flatten)]
@@ -112,7 +124,7 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
     let (Some(source), Some(target)) = (&args.source, &args.output) else {
         unreachable!("clap requires SOURCE and -o TARGET");
     };
-    let ui = Ui::new(args.write.quiet);
+    let ui = args.write.ui(args.format == Format::Json);
     let settings = slimify::Settings {
         dry_run: args.dry_run,
         probe: args.probe,

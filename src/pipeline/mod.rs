@@ -27,7 +27,7 @@ use crate::sink::{holds_index, Output, OutputImage};
 use crate::source::{Blob, EngineRead, Opened, SourceImage, Want};
 use crate::trace::TraceOptions;
 use crate::ui::Ui;
-use crate::units::seconds;
+use crate::units::{human, seconds};
 use crate::write::{self, ImageBlobs, WrittenLayer};
 
 /// What to keep: exact `--keep` globs, or tracing (the default), then `--exclude`.
@@ -299,7 +299,7 @@ pub(crate) fn open_source(
     spool: &Path,
     want: &Want,
 ) -> Result<Opened> {
-    let opening = settings.ui.spinner(format!("opening {source}"));
+    let opening = settings.ui.phase(format!("opening {source}"));
     let opened = crate::source::open(source, spool, &settings.registry, want, settings.in_place)?;
     if let Some(
         read @ EngineRead::Saved {
@@ -308,11 +308,21 @@ pub(crate) fn open_source(
     ) = &opened.engine_read
     {
         if !settings.ui.quiet() {
-            opening.suspend(|| eprintln!("info: reading {source} {read}"));
+            opening.note(&format!("info: reading {source} {read}"));
         }
     }
-    opening.finish_and_clear();
+    let layers: usize = opened.images.iter().map(|i| i.layers.len()).sum();
+    let stored: u64 = opened.images.iter().map(|i| i.stored_size()).sum();
+    opening.finish(&match opened.images.len() {
+        1 => format!("{}, {} stored", count(layers, "layer"), human(stored)),
+        n => format!("{n} images, {layers} layers, {} stored", human(stored)),
+    });
     Ok(opened)
+}
+
+/// `1 layer`, `3 layers`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Read, verify and flatten one image, then select what to keep.
@@ -324,7 +334,10 @@ pub(crate) fn prepare(
     probe: Option<probing::PendingProbe>,
 ) -> Result<Prepared> {
     let mut select = std::borrow::Cow::Borrowed(&settings.select);
-    let reading = settings.ui.bytes("reading layers", image.stored_size());
+    let reading = settings.ui.phase_bytes(
+        format!("reading {}", count(image.layers.len(), "layer")),
+        image.stored_size(),
+    );
     let budget = Budget::new(settings.limits);
     let layers = image
         .layers
@@ -332,7 +345,6 @@ pub(crate) fn prepare(
         .enumerate()
         .map(|(i, l)| cache.index(i, l, &reading, &budget))
         .collect::<Result<Vec<_>, _>>()?;
-    reading.finish_and_clear();
     let mut fs = RootFs::from_layers(layers.iter().map(|l| &**l))?;
     let before = Sizes {
         paths: fs.len(),
@@ -349,18 +361,27 @@ pub(crate) fn prepare(
             })
             .sum(),
     };
+    reading.finish(&format!(
+        "{} stored, {} of files in {} paths",
+        human(before.stored_bytes),
+        human(before.content_bytes),
+        before.paths
+    ));
     let mut warnings = Vec::new();
     let mut seen = None;
     if let Some(pending) = probe {
-        let probing = settings
-            .ui
-            .spinner("waiting for the probe's run".to_string());
+        let probing = settings.ui.phase("waiting for the probe's run");
         let observed = pending.finish()?;
-        probing.finish_and_clear();
+        probing.finish(&format!("{} paths touched", observed.records.len()));
         warnings.extend(probing::probe_warnings(&observed));
         select.to_mut().trace.probed = Some(observed.records.clone());
         seen = Some(observed);
     }
+    let selecting = settings.ui.phase(if select.keep.is_empty() {
+        "tracing"
+    } else {
+        "selecting --keep"
+    });
     let (mut keep, found) = if select.keep.is_empty() {
         let traced = crate::trace::trace_image(&mut fs, &image.config, &select.trace)?;
         warnings.splice(0..0, traced.warnings);
@@ -372,6 +393,7 @@ pub(crate) fn prepare(
         keep.exclude(&KeepGlobs::new("--exclude", &select.exclude)?);
     }
     keep.add_parents();
+    selecting.finish(&format!("{} of {} paths kept", keep.len(), fs.len()));
     if keep.is_empty() {
         return Err(Error::NothingKept {
             image: source.to_string(),
@@ -401,10 +423,14 @@ fn write_image(
     spool: &Path,
 ) -> Result<(WrittenLayer, ImageBlobs)> {
     let size = p.fs.content_size_of(p.keep.paths());
-    let writing = settings.ui.bytes("writing layer", size);
+    let writing = settings.ui.phase_bytes("writing the layer", size);
     let out = tempfile::tempfile_in(spool).at(spool)?;
     let layer = write::write_layer(&p.fs, &p.keep, out, settings.compression_level, &writing)?;
-    writing.finish_and_clear();
+    writing.finish(&format!(
+        "{} of files, {} gzip",
+        human(size),
+        human(layer.size)
+    ));
     let blobs = write::slim_config(&p.image.config_json, platform, &layer, p.image.layers.len())?;
     Ok((layer, blobs))
 }
@@ -435,10 +461,10 @@ fn store(
             .collect(),
         index: index.as_ref(),
     };
-    let storing = settings.ui.spinner(format!("writing {}", job.target));
+    let storing = settings.ui.phase(format!("storing {}", job.target));
     let pushed = crate::sink::write(&job.target, &out, spool, &settings.registry)?;
     summary.note = pushed.map(|p| p.describe());
-    storing.finish_and_clear();
+    storing.finish(summary.note.as_deref().unwrap_or_default());
     if let Some(index) = &index {
         summary.manifest_digest = index.digest.to_string();
         summary.layer_digest.clear();

@@ -144,9 +144,7 @@ pub(crate) fn verify_stored(
     let slim = engine_name(target, "--verify")?;
     let trace = &settings.select.trace;
     let options = settings.verify.clone().unwrap_or_default();
-    let verifying = settings
-        .ui
-        .spinner(format!("verifying {slim} against {fat}"));
+    let verifying = settings.ui.phase(format!("verifying {slim} against {fat}"));
     let verdict = verify::verify(
         &fat,
         &slim,
@@ -156,7 +154,11 @@ pub(crate) fn verify_stored(
         &options,
         settings.tmp_dir.as_deref(),
     )?;
-    verifying.finish_and_clear();
+    verifying.finish(if verdict.same() {
+        "they behave the same"
+    } else {
+        "they differ"
+    });
     Ok(verdict)
 }
 

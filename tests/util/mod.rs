@@ -94,9 +94,14 @@ pub fn slimify_err(args: &[&str]) -> String {
 
 /// An error as slimify prints it: `error: ...` on the first line, then
 /// only `caused by: ...` lines, then at most one `hint: ...`; a few short
-/// lines, never file contents.
+/// lines, never file contents. Before it, the `progress: ` lines of the
+/// phases that finished (stderr is no terminal here) are skipped.
 pub fn assert_error_form(stderr: &str) {
-    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    let lines: Vec<&str> = stderr
+        .trim_end()
+        .lines()
+        .skip_while(|l| l.starts_with("progress: "))
+        .collect();
     assert!(
         lines.first().is_some_and(|l| l.starts_with("error: ")),
         "not an error: {stderr}"
