@@ -332,3 +332,49 @@ fn format_json_prints_the_summary_as_one_object_with_the_digest() {
         "{line}"
     );
 }
+
+/// slimify's own errors look like clap's: `error:` in bold red on a
+/// terminal, plain with NO_COLOR or without a terminal; a mistyped
+/// subcommand gets clap's "a similar subcommand exists" and exit 2.
+#[test]
+fn errors_are_coloured_on_a_terminal_only_and_typos_are_caught() {
+    let d = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} oci:{}/none:x -o oci:{}/out:x",
+        env!("CARGO_BIN_EXE_slimify"),
+        d.path().display(),
+        d.path().display()
+    );
+    let on_terminal = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qfec", &command, "/dev/null"])
+            .env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let screen = on_terminal(false);
+    assert!(screen.starts_with("\x1b[1;31merror:\x1b[0m "), "{screen:?}");
+    let screen = on_terminal(true);
+    assert!(screen.starts_with("error: "), "{screen:?}");
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+    let out = slimify(&[
+        &format!("oci:{}/none:x", d.path().display()),
+        "-o",
+        "oci:/x:y",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_error_form(&err);
+    assert!(!err.contains('\x1b'), "{err:?}");
+
+    let out = slimify(&["expalin", "myapp:fat", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a similar subcommand exists: 'explain'"),
+        "{err}"
+    );
+}
