@@ -153,11 +153,60 @@ fn tls_registry_with_basic_auth() {
     );
     assert_runs_like(&reg, "team/c-app:slim", &fat);
 
+    // Each side its own credentials, over --creds: a wrong one fails on its
+    // own side only, naming that side's image.
+    let (ok, err) = slimify_env(
+        &base(&[
+            "--cert-dir",
+            &ca,
+            "--src-creds",
+            &creds,
+            "--dest-creds",
+            &wrong,
+        ]),
+        &no_config,
+    );
+    assert!(
+        !ok && err.contains("c-app:slim") && err.contains("--dest-creds"),
+        "{err}"
+    );
+    assert_error_form(&err);
+    let (ok, err) = slimify_env(
+        &base(&[
+            "--cert-dir",
+            &ca,
+            "--src-creds",
+            &wrong,
+            "--dest-creds",
+            &creds,
+        ]),
+        &no_config,
+    );
+    assert!(
+        !ok && err.contains("c-app:fat") && !err.contains("c-app:slim"),
+        "{err}"
+    );
+    let (ok, err) = slimify_env(
+        &base(&[
+            "--cert-dir",
+            &ca,
+            "--creds",
+            &wrong,
+            "--src-creds",
+            &creds,
+            "--dest-creds",
+            &creds,
+        ]),
+        &no_config,
+    );
+    assert!(ok && err.contains("0 blob(s)"), "{err}");
+
     // No error line ever carries the password.
     for bad in [
         &["--creds", &wrong][..],
         &["--cert-dir", &ca, "--creds", &wrong][..],
         &["--creds", &creds][..],
+        &["--src-creds", &wrong, "--dest-creds", &wrong][..],
     ] {
         let (_, err) = slimify_env(&base(bad), &no_config);
         assert!(!err.contains(&password), "{err}");

@@ -282,6 +282,24 @@ pub struct RegistryArgs {
     )]
     pub creds: Option<String>,
 
+    /// Log in to the source's registry as USER:PASSWORD (over --creds).
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "SLIMIFY_SRC_CREDS",
+        hide_env_values = true
+    )]
+    pub src_creds: Option<String>,
+
+    /// Log in to the target's registry as USER:PASSWORD (over --creds).
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "SLIMIFY_DEST_CREDS",
+        hide_env_values = true
+    )]
+    pub dest_creds: Option<String>,
+
     /// Speak plain HTTP to this registry (repeatable). TLS is verified for every other.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
@@ -295,12 +313,16 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     pub fn to_settings(&self) -> slimify::Result<RegistrySettings> {
-        Ok(RegistrySettings {
-            creds: self
-                .creds
+        let parse = |flag, value: &Option<String>| {
+            value
                 .as_deref()
-                .map(RegistrySettings::parse_creds)
-                .transpose()?,
+                .map(|v| RegistrySettings::parse_creds(flag, v))
+                .transpose()
+        };
+        Ok(RegistrySettings {
+            creds: parse("--creds", &self.creds)?,
+            src_creds: parse("--src-creds", &self.src_creds)?,
+            dest_creds: parse("--dest-creds", &self.dest_creds)?,
             insecure: self.insecure_registry.clone(),
             cert_dirs: self.cert_dir.clone(),
         })

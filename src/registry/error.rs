@@ -93,7 +93,7 @@ fn request_hint(registry: &str, e: &OciDistributionError) -> Option<String> {
     };
     if denied {
         return Some(
-            "check --creds, or the Docker config file's credentials for this registry".into(),
+            "check --creds (--src-creds, --dest-creds for one side), or the Docker config file's credentials for this registry".into(),
         );
     }
     match tls_cause(e)? {

@@ -3,7 +3,7 @@
 //! The HTTP, token and chunked-upload work is oci-client's. It is async and
 //! the pipeline is not, so one tokio runtime per process runs its futures and
 //! [`Repo`] offers blocking calls that rayon threads can make concurrently.
-//! Credentials come from `--creds` or the Docker config file
+//! Credentials come from `--creds` (`--src-creds`, `--dest-creds`) or the Docker config file
 //! ([`auth`]); TLS is verified against the system roots plus the per-registry
 //! CA directories Docker and Podman read ([`tls`]); plain HTTP only for hosts
 //! named with `--insecure-registry`.
@@ -24,6 +24,10 @@ use std::sync::OnceLock;
 pub struct Settings {
     /// `--creds USER:PASSWORD`, used for every registry instead of the Docker config.
     pub creds: Option<(String, String)>,
+    /// `--src-creds`: for reading sources only, over `creds` (skopeo's flag).
+    pub src_creds: Option<(String, String)>,
+    /// `--dest-creds`: for writing targets only, over `creds`.
+    pub dest_creds: Option<(String, String)>,
     /// `--insecure-registry HOST[:PORT]`: spoken to over plain HTTP.
     pub insecure: Vec<String>,
     /// `--cert-dir DIR`: more CA certificates (`*.crt`) to trust.
@@ -31,19 +35,39 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Parse `--creds USER:PASSWORD` (the password may contain `:`).
-    pub fn parse_creds(s: &str) -> Result<(String, String), BadCreds> {
+    /// Parse the value of `flag` (`--creds USER:PASSWORD`; the password may contain `:`).
+    pub fn parse_creds(flag: &'static str, s: &str) -> Result<(String, String), BadCreds> {
         match s.split_once(':') {
             Some((u, p)) if !u.is_empty() => Ok((u.to_string(), p.to_string())),
-            _ => Err(BadCreds),
+            _ => Err(BadCreds { flag }),
         }
+    }
+
+    /// The credentials given on the command line for `role`: its own flag's,
+    /// else `--creds`.
+    pub(crate) fn creds_for(&self, role: Role) -> Option<&(String, String)> {
+        match role {
+            Role::Source => self.src_creds.as_ref(),
+            Role::Target => self.dest_creds.as_ref(),
+        }
+        .or(self.creds.as_ref())
     }
 }
 
-/// A `--creds` value without a user.
+/// Whether a registry is read from or written to: the two may need
+/// different credentials (`--src-creds`, `--dest-creds`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Target,
+}
+
+/// A credentials flag's value without a user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--creds must be USER:PASSWORD (the password may be empty)")]
-pub struct BadCreds;
+#[error("{flag} must be USER:PASSWORD (the password may be empty)")]
+pub struct BadCreds {
+    pub flag: &'static str,
+}
 
 /// The process's async runtime, started on first use. Two workers are plenty:
 /// the work is waiting on sockets; hashing and inflating happen on our threads.

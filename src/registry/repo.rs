@@ -11,7 +11,7 @@ use oci_client::manifest::{
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
-use super::{auth, block_on, tls, RegistryError, Settings};
+use super::{auth, block_on, tls, RegistryError, Role, Settings};
 use crate::blob::BlobFile;
 use crate::digest::Digest;
 use crate::limits::METADATA_BYTES;
@@ -55,7 +55,7 @@ pub struct Fetched {
 impl Repo {
     /// Prepare a connection to `reference` (`HOST[:PORT]/REPO:TAG` or `@sha256:...`).
     /// Nothing is sent until the first call.
-    pub fn connect(reference: &str, settings: &Settings) -> Result<Repo> {
+    pub fn connect(reference: &str, settings: &Settings, role: Role) -> Result<Repo> {
         let name = format!("docker://{reference}");
         let reference: Reference =
             reference
@@ -77,7 +77,7 @@ impl Repo {
             read_timeout: Some(std::time::Duration::from_secs(300)),
             ..ClientConfig::default()
         };
-        let auth = auth::for_registry(&registry, settings)?;
+        let auth = auth::for_registry(&registry, settings, role)?;
         let client = Client::new(config);
         let repo = Repo {
             client,

@@ -145,7 +145,8 @@ impl SinkError {
 pub fn check(target: &ImageRef, settings: &crate::registry::Settings) -> Result<(), SinkError> {
     match target {
         ImageRef::Registry { reference } => {
-            crate::registry::Repo::connect(reference, settings)?.check_push()?;
+            crate::registry::Repo::connect(reference, settings, crate::registry::Role::Target)?
+                .check_push()?;
         }
         ImageRef::Daemon { .. } => crate::docker::check_engine()?,
         ImageRef::Storage { store, .. } => storage::check(store.as_deref())?,

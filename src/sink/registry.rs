@@ -7,7 +7,7 @@ use oci_spec::image::MediaType;
 
 use super::{Output, Payload, SinkError};
 use crate::digest::Digest;
-use crate::registry::{RegistryError, Repo, Settings};
+use crate::registry::{RegistryError, Repo, Role, Settings};
 use crate::units::human;
 
 /// What a push did, for the summary line.
@@ -34,7 +34,7 @@ impl Pushed {
 /// (`REPO@sha256:...`) must be the digest of what is pushed: slimify's output
 /// is deterministic, so a pipeline can pin it.
 pub fn write(reference: &str, out: &Output, settings: &Settings) -> Result<Pushed, SinkError> {
-    let repo = Repo::connect(reference, settings)?;
+    let repo = Repo::connect(reference, settings, Role::Target)?;
     let top = match out.index {
         Some(index) => &index.digest,
         None => &out.images[0].blobs.manifest_digest,

@@ -13,10 +13,10 @@ use crate::blob::BlobFile;
 use crate::digest::Digest;
 use crate::files::IoContext;
 use crate::limits::METADATA_BYTES;
-use crate::registry::{RegistryError, Repo, Settings};
+use crate::registry::{RegistryError, Repo, Role, Settings};
 
 pub fn open(reference: &str, settings: &Settings, want: &Want) -> Result<Opened> {
-    let repo = Arc::new(Repo::connect(reference, settings)?);
+    let repo = Arc::new(Repo::connect(reference, settings, Role::Source)?);
     let top = repo.manifest(None)?;
     if !is_index(&MediaType::from(top.media_type.as_str())) {
         return Ok(Opened {
