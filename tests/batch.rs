@@ -231,3 +231,83 @@ fn kubernetes_example_matches_the_cli() {
         "{err}"
     );
 }
+
+/// A list line's own selection flags reach that image alone, added to the
+/// command line's; a line with a flag it may not carry fails the whole run
+/// before any image is written, naming its line.
+#[test]
+fn a_list_line_carries_its_own_selection_flags() {
+    let c_app = fixture("c-app");
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("out").display().to_string();
+    let list = work.path().join("images.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "{c_app} oci:{l}:plain\n\
+             {c_app} oci:{l}:more --include /etc/debian_version --exclude '/etc/group'  # this one only\n"
+        ),
+    )
+    .unwrap();
+    let reports = work.path().join("reports");
+    let out = batch(&[
+        list.to_str().unwrap(),
+        "--report",
+        reports.to_str().unwrap(),
+        "--exclude",
+        "/etc/passwd",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kept = |n: usize| -> Vec<String> {
+        let dir = std::fs::read_dir(&reports).unwrap();
+        let name = dir
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("000{n}-"))
+            })
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(name).unwrap()).unwrap();
+        r["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (plain, more) = (kept(1), kept(2));
+    let has = |v: &[String], p: &str| v.iter().any(|k| k == p);
+    // The command line's --exclude reaches both; each line's flags its own.
+    assert!(!has(&plain, "/etc/passwd") && !has(&more, "/etc/passwd"));
+    assert!(has(&plain, "/etc/group") && !has(&more, "/etc/group"));
+    assert!(!has(&plain, "/etc/debian_version") && has(&more, "/etc/debian_version"));
+
+    // A bad flag on line 2: nothing runs, exit 2, the line is named.
+    let fresh = work.path().join("fresh").display().to_string();
+    std::fs::write(
+        &list,
+        format!("{c_app} oci:{fresh}:a\n{c_app} oci:{fresh}:b --keep '/bin/**' --platform linux/arm64\n"),
+    )
+    .unwrap();
+    let out = batch(&[list.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    util::assert_error_form(&err);
+    assert!(
+        err.contains("images.txt:2: ") && err.contains("--platform"),
+        "{err}"
+    );
+    assert!(!work.path().join("fresh").exists());
+    // --keep on a line beside the command line's --include would drop the
+    // include silently: refused.
+    std::fs::write(&list, format!("{c_app} oci:{fresh}:a --keep '/bin/**'\n")).unwrap();
+    let out = batch(&[list.to_str().unwrap(), "--include", "/etc/debian_version"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("images.txt:1: --keep cannot be used with --include"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
-//! The batch list: one `SOURCE TARGET` pair per line, and the shard of it a
-//! run takes.
+//! The batch list: one `SOURCE TARGET [FLAGS]` line per image, and the shard
+//! of it a run takes.
 
+use crate::pipeline::Select;
 use crate::reference::{ImageRef, RefError};
 
 /// One image to slim, with the list line it came from (1-based).
@@ -9,6 +10,12 @@ pub struct Entry {
     pub line: usize,
     pub source: ImageRef,
     pub target: ImageRef,
+    /// The words after the two references (`--include /data/**`), split
+    /// as a POSIX shell splits them; the command line reads them.
+    pub flags: Vec<String>,
+    /// The selection for this image when its line has flags: the command
+    /// line's with the line's added (see [`Select::and`]).
+    pub select: Option<Select>,
 }
 
 /// A list line slimify cannot use.
@@ -23,8 +30,13 @@ pub struct ListError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
-    #[error("expected `SOURCE TARGET`, found {0} field(s)")]
+    #[error("expected `SOURCE TARGET [FLAGS]`, found {0} reference(s)")]
     Fields(usize),
+    #[error("unbalanced quotes")]
+    Quotes,
+    /// A flag the line may not carry, or a bad value (the command line's words).
+    #[error("{0}")]
+    Flags(String),
     #[error(transparent)]
     Reference(#[from] RefError),
     #[error("{target} is also the target of line {first}")]
@@ -33,21 +45,22 @@ pub enum LineError {
 
 /// Parse the whole list before anything runs, so a typo on line 900 is
 /// reported before 899 images were slimmed. Blank lines and `#` comments
-/// (whole-line or trailing) are skipped.
+/// (a `#` that starts a word, to the end of the line) are skipped; words
+/// are split as a POSIX shell splits them, so a flag's value may be quoted.
 pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>, ListError> {
     let mut entries: Vec<Entry> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let content = raw.split_once('#').map_or(raw, |(before, _)| before);
-        let fields: Vec<&str> = content.split_whitespace().collect();
         let bad = |why: LineError| ListError {
             name: name.to_string(),
             line,
             why,
         };
-        match fields.as_slice() {
-            [] => continue,
-            [source, target] => {
+        let words = shell_words::split(strip_comment(raw)).map_err(|_| bad(LineError::Quotes))?;
+        let refs = words.iter().take_while(|w| !w.starts_with('-')).count();
+        match (refs, words.as_slice()) {
+            (0, []) => continue,
+            (2, [source, target, flags @ ..]) => {
                 let source = ImageRef::parse(source).map_err(|e| bad(e.into()))?;
                 let target = ImageRef::parse(target).map_err(|e| bad(e.into()))?;
                 if let Some(first) = entries.iter().find(|j| j.target == target) {
@@ -60,12 +73,26 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<Entry>, ListError> {
                     line,
                     source,
                     target,
+                    flags: flags.to_vec(),
+                    select: None,
                 });
             }
-            _ => return Err(bad(LineError::Fields(fields.len()))),
+            _ => return Err(bad(LineError::Fields(refs))),
         }
     }
     Ok(entries)
+}
+
+/// The line without its comment: from a `#` at the start of a word on.
+fn strip_comment(line: &str) -> &str {
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev.is_whitespace() {
+            return &line[..i];
+        }
+        prev = c;
+    }
+    line
 }
 
 /// A `--shard` value that is not `I/N`.
@@ -124,6 +151,28 @@ mod tests {
         assert_eq!(jobs[0].line, 2);
         assert_eq!(jobs[1].line, 4);
         assert_eq!(jobs[1].target.to_string(), "docker://127.0.0.1:5000/b:slim");
+    }
+
+    #[test]
+    fn flags_follow_the_references_quoted_as_in_a_shell() {
+        let jobs = parse(
+            "a:1 oci:/o:a --include '/data/**' --entrypoint \"python app.py\" # why\n\
+             b:1 oci:/o:b#not-a-comment\n",
+            "l",
+        )
+        .unwrap();
+        assert_eq!(
+            jobs[0].flags,
+            ["--include", "/data/**", "--entrypoint", "python app.py"]
+        );
+        assert_eq!(jobs[1].target.to_string(), "oci:/o:b#not-a-comment");
+        assert!(jobs[1].flags.is_empty());
+        let e = parse("a:1 oci:/o:a --include '/x\n", "l").unwrap_err();
+        assert_eq!(e.to_string(), "l:1: unbalanced quotes");
+        let e = parse("a:1 --include /x\n", "l").unwrap_err();
+        assert!(e.to_string().contains("found 1 reference(s)"), "{e}");
+        let e = parse("a:1 oci:/o:a c:1 --include /x\n", "l").unwrap_err();
+        assert!(e.to_string().contains("found 3 reference(s)"), "{e}");
     }
 
     #[test]

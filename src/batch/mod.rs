@@ -137,6 +137,17 @@ fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) ->
             .zip(batch.report_dir.as_ref())
             .map(|(name, dir)| dir.join(name)),
     };
+    let own;
+    let settings = match &entry.select {
+        Some(select) => {
+            own = Settings {
+                select: select.clone(),
+                ..settings.clone()
+            };
+            &own
+        }
+        None => settings,
+    };
     let result = slim_with(settings, &job, Some(cache));
     // An index's images are reported one file per platform.
     let reports = match (&result, report) {

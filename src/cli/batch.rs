@@ -3,17 +3,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, Parser};
 
-use slimify::batch::{self, Batch, Shard};
+use slimify::batch::{self, Batch, Entry, LineError, ListError, Shard};
 use slimify::errors::PathError;
-use slimify::Ui;
+use slimify::{Settings, Ui};
 
-use super::{ReadArgs, WriteArgs};
+use super::{ReadArgs, SelectArgs, WriteArgs};
 
 #[derive(Args, Debug, Clone)]
 pub struct BatchArgs {
-    /// The list: one `SOURCE TARGET` pair per line; blank lines and `#`
+    /// The list: one `SOURCE TARGET` pair per line, optionally followed by
+    /// selection flags for that image alone (`--include '/data/**'`, quoted
+    /// as in a shell), added to the command line's; blank lines and `#`
     /// comments are skipped. `-` reads standard input.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -47,11 +49,14 @@ pub struct BatchArgs {
 /// Exit 1 when any image failed (after every one was tried).
 pub fn run(args: &BatchArgs) -> Result<ExitCode, crate::Failure> {
     let (text, name) = read_list(&args.file)?;
+    let settings = args.write.apply(args.read.settings(Ui::silent())?);
     let mut entries = batch::parse(&text, &name)?;
+    for entry in &mut entries {
+        line_selection(entry, &settings, &name)?;
+    }
     if let Some(shard) = args.shard {
         entries = shard.take(entries);
     }
-    let settings = args.write.apply(args.read.settings(Ui::silent())?);
     let b = Batch {
         jobs: args.jobs,
         report_dir: args.report.clone(),
@@ -65,6 +70,43 @@ pub fn run(args: &BatchArgs) -> Result<ExitCode, crate::Failure> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The selection flags a list line may carry: the command line's.
+#[derive(Parser, Debug)]
+#[command(name = "a list line", no_binary_name = true, disable_help_flag = true)]
+struct LineFlags {
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+/// Read `entry`'s flags into its own selection, checked as the command
+/// line's are, so a bad flag on any line fails the run before it starts.
+fn line_selection(entry: &mut Entry, settings: &Settings, list: &str) -> Result<(), ListError> {
+    if entry.flags.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: String| ListError {
+        name: list.to_string(),
+        line: entry.line,
+        why: LineError::Flags(why),
+    };
+    let flags = LineFlags::try_parse_from(&entry.flags).map_err(|e| {
+        let text = e.render().to_string();
+        let first = text.lines().next().unwrap_or_default();
+        bad(first.trim_start_matches("error: ").to_string())
+    })?;
+    let select = settings.select.and(&flags.select.to_select());
+    if let Some(flag) = select.conflict() {
+        return Err(bad(format!("--keep cannot be used with {flag}")));
+    }
+    let checked = Settings {
+        select: select.clone(),
+        ..settings.clone()
+    };
+    checked.check().map_err(|e| bad(slimify::one_line(&e)))?;
+    entry.select = Some(select);
+    Ok(())
 }
 
 /// The list's text and the name to give it in errors (`-` is stdin).

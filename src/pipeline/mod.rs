@@ -5,6 +5,9 @@
 //! slim image runs beside the fat one after it is stored.
 
 mod probing;
+mod select;
+
+pub use select::Select;
 
 pub(crate) use probing::PendingProbe;
 
@@ -25,22 +28,9 @@ use crate::report::{kept_sizes, Sizes, Summary};
 use crate::rootfs::RootFs;
 use crate::sink::{holds_index, Output, OutputImage};
 use crate::source::{Blob, EngineRead, Opened, SourceImage, Want};
-use crate::trace::TraceOptions;
 use crate::ui::Ui;
 use crate::units::{human, seconds};
 use crate::write::{self, ImageBlobs, WrittenLayer};
-
-/// What to keep: exact `--keep` globs, or tracing (the default), then `--exclude`.
-#[derive(Clone, Debug, Default)]
-pub struct Select {
-    /// `--keep` patterns (absolute image paths; `*`, `**`, `?`, `[...]`, `{a,b}`).
-    /// When given, exactly what they match is kept and nothing is traced.
-    pub keep: Vec<String>,
-    /// How to trace when no `--keep` is given.
-    pub trace: TraceOptions,
-    /// `--exclude` patterns, removed from whatever was selected.
-    pub exclude: Vec<String>,
-}
 
 /// How a run works, the same for every image it slims.
 #[derive(Clone)]
