@@ -43,13 +43,9 @@ pub struct StoreSpec {
     pub options: Vec<String>,
 }
 
-/// The podman global flags that select `store` (none: podman's default).
-pub fn store_flags(store: Option<&StoreSpec>) -> Vec<String> {
-    store.map(StoreSpec::podman_args).unwrap_or_default()
-}
-
 impl StoreSpec {
-    /// The podman global flags that select this store.
+    /// The podman global flags that select this store (the source's
+    /// `podman_store_flags` says when they are given).
     pub fn podman_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(d) = &self.driver {

@@ -7,11 +7,12 @@ use std::path::Path;
 use super::archive::load_into_engine;
 use super::{Output, SinkError};
 use crate::docker;
-use crate::reference::{store_flags, StoreSpec};
+use crate::reference::StoreSpec;
+use crate::source::podman_store_flags;
 
 /// Podman answers, with this store.
 pub fn check(store: Option<&StoreSpec>) -> Result<(), SinkError> {
-    docker::run_podman(&store_flags(store), &["image", "ls", "--quiet"])?;
+    docker::run_podman(&podman_store_flags(store), &["image", "ls", "--quiet"])?;
     Ok(())
 }
 
@@ -22,6 +23,6 @@ pub fn write(
     spool_dir: &Path,
 ) -> Result<(), SinkError> {
     load_into_engine("podman load", name, out, spool_dir, |archive| {
-        docker::run_podman(&store_flags(store), &["load", "-i", archive])
+        docker::run_podman(&podman_store_flags(store), &["load", "-i", archive])
     })
 }

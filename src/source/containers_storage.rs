@@ -16,7 +16,8 @@
 //! diff_ids in order. Anything else falls back to `podman save`, with the
 //! reason given in one line, as for the Docker engine.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 
@@ -26,7 +27,55 @@ use super::engine::{
 use super::{Blob, Compression, EngineRead, Result, SourceError, SourceImage, StoreLayer};
 use crate::digest::Digest;
 use crate::docker;
-use crate::reference::{store_flags, StoreSpec};
+use crate::reference::StoreSpec;
+
+/// The podman global flags that select `store`: none for podman's default
+/// store, nor for a `[...]` that names that very store (its driver, root and
+/// run root as `podman info` reports them). Podman 4 checks store flags
+/// against what its database recorded when it was created, and a database
+/// created without a configured driver (Debian ships no storage.conf)
+/// recorded "" and refuses `--storage-driver overlay` for its own store
+/// ("database configuration mismatch"), which skopeo's spelling of the
+/// default store would always pass.
+pub fn podman_store_flags(store: Option<&StoreSpec>) -> Vec<String> {
+    match store {
+        Some(s) if !podman_default_store().is_some_and(|d| d.is(s)) => s.podman_args(),
+        _ => Vec::new(),
+    }
+}
+
+/// Podman's own store, as `podman info` reports it.
+struct DefaultStore {
+    driver: String,
+    root: PathBuf,
+    run_root: PathBuf,
+}
+
+impl DefaultStore {
+    fn is(&self, s: &StoreSpec) -> bool {
+        s.options.is_empty()
+            && s.driver.as_deref().is_none_or(|d| d == self.driver)
+            && s.root == self.root
+            && s.run_root.as_ref().is_none_or(|r| *r == self.run_root)
+    }
+}
+
+/// Asked once per process, and only when a reference names a store.
+fn podman_default_store() -> Option<&'static DefaultStore> {
+    static STORE: OnceLock<Option<DefaultStore>> = OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let format = "{{.Store.GraphDriverName}}\t{{.Store.GraphRoot}}\t{{.Store.RunRoot}}";
+            let out = docker::run_podman(&[], &["info", "--format", format]).ok()?;
+            let mut fields = out.trim().split('\t');
+            Some(DefaultStore {
+                driver: fields.next()?.to_string(),
+                root: fields.next()?.into(),
+                run_root: fields.next()?.into(),
+            })
+        })
+        .as_ref()
+}
 
 /// Open `name`, in place unless `in_place` is false or impossible.
 pub fn open(
@@ -37,7 +86,7 @@ pub fn open(
 ) -> Result<(SourceImage, EngineRead)> {
     let run = |args: &[&str]| {
         about_image(
-            docker::run_podman(&store_flags(store), args),
+            docker::run_podman(&podman_store_flags(store), args),
             &["image not known", "no such image"],
             || SourceError::NoSuchStorageImage { name: name.into() },
         )
@@ -148,4 +197,42 @@ fn open_in_place(placement: &Placement) -> std::result::Result<SourceImage, Fall
         ));
     }
     SourceImage::new(config_json, layers).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ImageRef;
+
+    fn spec(reference: &str) -> StoreSpec {
+        match ImageRef::parse(reference).unwrap() {
+            ImageRef::Storage { store, .. } => *store.unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_spelled_out_default_store_goes_without_flags() {
+        let default = DefaultStore {
+            driver: "overlay".into(),
+            root: "/var/lib/containers/storage".into(),
+            run_root: "/run/containers/storage".into(),
+        };
+        let ours = "/var/lib/containers/storage";
+        for same in [
+            format!("containers-storage:[overlay@{ours}+/run/containers/storage]a:1"),
+            format!("containers-storage:[{ours}]a:1"),
+            format!("containers-storage:[overlay@{ours}]a:1"),
+        ] {
+            assert!(default.is(&spec(&same)), "{same}");
+        }
+        for other in [
+            "containers-storage:[vfs@/var/lib/containers/storage]a:1".to_string(),
+            "containers-storage:[overlay@/srv/store]a:1".to_string(),
+            format!("containers-storage:[overlay@{ours}+/run/other]a:1"),
+            format!("containers-storage:[overlay@{ours}:overlay.mountopt=nodev]a:1"),
+        ] {
+            assert!(!default.is(&spec(&other)), "{other}");
+        }
+    }
 }

@@ -14,6 +14,8 @@ mod oci_layout;
 mod registry;
 mod store;
 
+pub(crate) use containers_storage::podman_store_flags;
+
 pub use choose::Want;
 pub use config::ImageConfig;
 pub use engine::StoreLayer;
