@@ -362,7 +362,10 @@ pub(crate) fn prepare(
     if let Some(pending) = probe {
         let probing = settings.ui.phase("waiting for the probe's run");
         let observed = pending.finish()?;
-        probing.finish(&format!("{} paths touched", observed.records.len()));
+        probing.finish(&format!(
+            "{} file accesses recorded",
+            observed.records.len()
+        ));
         warnings.extend(probing::probe_warnings(&observed));
         select.to_mut().trace.probed = Some(observed.records.clone());
         seen = Some(observed);
