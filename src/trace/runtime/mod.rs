@@ -25,6 +25,7 @@ mod shell_syntax;
 
 use super::tracer::Tracer;
 use crate::image_path::ImagePath;
+use crate::keep::Reason;
 
 /// A program run with arguments: by the image config, a script's `#!` line,
 /// or a command inside a shell script.
@@ -90,6 +91,34 @@ pub(in crate::trace) fn absolute_literals(source: &str) -> impl Iterator<Item = 
         .skip(1)
         .step_by(2)
         .filter(|s| s.starts_with('/') && s.len() < 256 && !s.contains('\n'))
+}
+
+/// The script an interpreter runs (`perl app.pl`, `ruby app.rb`): kept, with
+/// the paths its source names and its directory as the app's. Gives its real
+/// path and its text (the closure's root), or warns that it is missing.
+fn keep_script(
+    t: &mut Tracer,
+    inv: &Invocation,
+    script: &str,
+    real: &ImagePath,
+    language: &str,
+) -> Option<(ImagePath, Option<String>)> {
+    let abs = t.absolute(script);
+    let Some(r) = t.real(&abs) else {
+        t.warn(format!(
+            "{}: {language} script {abs} is not in the image",
+            inv.what
+        ));
+        return None;
+    };
+    t.keep(&r, Reason::runtime("script run by", real));
+    let text = t.read_text(&abs);
+    if let Some(text) = &text {
+        t.keep_named_paths(absolute_literals(text), &r);
+    }
+    let why = Reason::runtime(format!("{language} application run by"), real);
+    t.keep_app_dir(&r.parent(), &why, &|_| false);
+    Some((r, text))
 }
 
 /// The value of a one-letter option written `-Ivalue` or `-I value`.

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 #[cfg(test)]
 pub(super) use scan::perl_modules;
 
-use super::{absolute_literals, attached_or_next, Invocation, Runtime};
+use super::{attached_or_next, keep_script, Invocation, Runtime};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 use crate::trace::tracer::Tracer;
@@ -96,24 +96,12 @@ impl Runtime for Perl {
         }
         let mut sources: Vec<String> = code;
         let mut script_real = None;
-        if let Some(s) = &script {
-            let abs = t.absolute(s);
-            match t.real(&abs) {
-                Some(r) => {
-                    t.keep(&r, Reason::runtime("script run by", real));
-                    if let Some(text) = t.read_text(&abs) {
-                        t.keep_named_paths(absolute_literals(&text), &r);
-                        sources.push(text);
-                    }
-                    let why = Reason::runtime("Perl application run by", real);
-                    t.keep_app_dir(&r.parent(), &why, &|_| false);
-                    script_real = Some(r);
-                }
-                None => t.warn(format!(
-                    "{}: Perl script {abs} is not in the image",
-                    inv.what
-                )),
-            }
+        if let Some((r, text)) = script
+            .as_deref()
+            .and_then(|s| keep_script(t, inv, s, real, "Perl"))
+        {
+            sources.extend(text);
+            script_real = Some(r);
         }
         for s in &sources {
             inc.extend(use_lib_dirs(s));

@@ -13,7 +13,7 @@ mod scan;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use super::{absolute_literals, attached_or_next, Invocation, Runtime};
+use super::{attached_or_next, keep_script, Invocation, Runtime};
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
 use crate::trace::tracer::Tracer;
@@ -66,26 +66,11 @@ impl Runtime for Ruby {
         }
         let mut roots: Vec<(String, ImagePath)> =
             code.into_iter().map(|c| (c, real.clone())).collect();
-        if let Some(s) = &script {
-            let abs = t.absolute(s);
-            match t.real(&abs) {
-                Some(r) => {
-                    t.keep(&r, Reason::runtime("script run by", real));
-                    if let Some(text) = t.read_text(&abs) {
-                        t.keep_named_paths(absolute_literals(&text), &r);
-                        roots.push((text, r.clone()));
-                    }
-                    t.keep_app_dir(
-                        &r.parent(),
-                        &Reason::runtime("Ruby application run by", real),
-                        &|_| false,
-                    );
-                }
-                None => t.warn(format!(
-                    "{}: Ruby script {abs} is not in the image",
-                    inv.what
-                )),
-            }
+        if let Some((r, text)) = script
+            .as_deref()
+            .and_then(|s| keep_script(t, inv, s, real, "Ruby"))
+        {
+            roots.extend(text.map(|text| (text, r)));
         }
         let mut gem_dirs: Vec<String> = Vec::new();
         if let Some(v) = t.run().env_var("RUBYLIB") {
