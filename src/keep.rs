@@ -43,6 +43,9 @@ pub enum Reason {
     /// A path a process touched while `--probe` ran the image: `opened`,
     /// `executed`, ... by the program at `by`.
     Probed { access: &'static str, by: String },
+    /// Package metadata that describes kept files to scanners: `dpkg
+    /// status of 12 kept packages`, `pypi of idna 3.10`.
+    PackageMetadata(String),
 }
 
 impl Reason {
@@ -69,7 +72,8 @@ impl Reason {
             | Reason::Root(_)
             | Reason::Essential(_)
             | Reason::CommandLine(_)
-            | Reason::Probed { .. } => None,
+            | Reason::Probed { .. }
+            | Reason::PackageMetadata(_) => None,
         }
     }
 }
@@ -93,6 +97,7 @@ impl fmt::Display for Reason {
                 write!(f, "directory of {named} (not in the image), {reason}")
             }
             Reason::Probed { access, by } => write!(f, "{access} while probing by {by}"),
+            Reason::PackageMetadata(what) => write!(f, "package metadata: {what}"),
         }
     }
 }
@@ -101,6 +106,9 @@ impl fmt::Display for Reason {
 #[derive(Default)]
 pub struct KeepSet {
     kept: BTreeMap<ImagePath, Reason>,
+    /// Kept files whose slim content differs from the source's: a package
+    /// database trimmed to the kept packages.
+    replaced: BTreeMap<ImagePath, Vec<u8>>,
 }
 
 impl KeepSet {
@@ -128,8 +136,35 @@ impl KeepSet {
         self.kept.get(path)
     }
 
+    /// Keep the regular file `path` with `content` instead of its own.
+    pub fn replace(&mut self, path: &ImagePath, content: Vec<u8>, reason: Reason) {
+        self.kept.insert(path.clone(), reason);
+        self.replaced.insert(path.clone(), content);
+    }
+
+    /// The content `path` has in the slim image when it is not the source's.
+    pub fn replacement(&self, path: &str) -> Option<&[u8]> {
+        self.replaced.get(path).map(Vec::as_slice)
+    }
+
+    /// Bytes of regular-file content kept (each hard-linked inode counted
+    /// once, a replaced file by its new size).
+    pub fn content_size(&self, fs: &RootFs) -> u64 {
+        let unchanged = self.paths().filter(|p| !self.replaced.contains_key(*p));
+        let replaced: u64 = self
+            .replaced
+            .iter()
+            .filter(|(p, _)| self.kept.contains_key(*p))
+            .map(|(_, c)| c.len() as u64)
+            .sum();
+        fs.content_size_of(unchanged) + replaced
+    }
+
     /// Drop paths matching `globs` (`--exclude`).
     pub fn exclude(&mut self, globs: &KeepGlobs) {
+        if globs.patterns.is_empty() {
+            return;
+        }
         self.kept.retain(|p, _| !globs.is_match(p));
     }
 

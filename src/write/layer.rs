@@ -55,8 +55,11 @@ pub fn write_layer(
         let node = fs
             .get(path.as_str())
             .ok_or_else(|| WriteError::NotInImage(path.clone()))?;
+        let replacement = keep.replacement(path.as_str());
         let link_to = match node.kind {
             Kind::Dir => None,
+            // New content is its own file, never a link to the old one's.
+            _ if replacement.is_some() => None,
             _ => match first_path.get(&node.inode) {
                 Some(first) => Some(*first),
                 None => {
@@ -65,7 +68,7 @@ pub fn write_layer(
                 }
             },
         };
-        append(&mut tar, fs, path.as_str(), node, link_to).map_err(|e| {
+        append(&mut tar, fs, path.as_str(), node, link_to, replacement).map_err(|e| {
             WriteError::Io(PathError::new(
                 format!("{path} (writing the output layer)"),
                 e,
@@ -95,6 +98,7 @@ fn append<W: Write>(
     path: &str,
     node: &Node,
     link_to: Option<&str>,
+    replacement: Option<&[u8]>,
 ) -> io::Result<()> {
     use tar::EntryType as T;
     let mut header = tar::Header::new_ustar();
@@ -123,7 +127,7 @@ fn append<W: Write>(
     let (kind, target) = match (&node.kind, link_to) {
         (_, Some(first)) => (T::Link, Some(first.to_string())),
         (Kind::File { size, .. }, None) => {
-            header.set_size(*size);
+            header.set_size(replacement.map_or(*size, |r| r.len() as u64));
             (T::Regular, None)
         }
         (Kind::Dir, None) => (T::Directory, None),
@@ -154,6 +158,9 @@ fn append<W: Write>(
     }
     header.set_cksum();
     match (&node.kind, link_to) {
+        (Kind::File { .. }, None) if replacement.is_some() => {
+            tar.append(&header, replacement.unwrap_or_default())
+        }
         (Kind::File { .. }, None) => {
             let reader = fs.open(node).expect("a file node has content");
             tar.append(&header, reader)

@@ -7,7 +7,8 @@ use indicatif::ProgressBar;
 
 use super::write_layer;
 use crate::blob::BlobFile;
-use crate::keep::KeepGlobs;
+use crate::image_path::ImagePath;
+use crate::keep::{KeepGlobs, KeepSet, Reason};
 use crate::layer::{index_layer, Kind};
 use crate::rootfs::RootFs;
 use crate::source::{Compression, LayerBlob};
@@ -76,8 +77,16 @@ fn write_and_reread(
 ) -> (RootFs, super::WrittenLayer) {
     let globs: Vec<String> = globs.iter().map(|s| s.to_string()).collect();
     let keep = KeepGlobs::new("--keep", &globs).unwrap().select(fs);
+    write_keep_and_reread(fs, &keep, dir)
+}
+
+fn write_keep_and_reread(
+    fs: &RootFs,
+    keep: &KeepSet,
+    dir: &std::path::Path,
+) -> (RootFs, super::WrittenLayer) {
     let out = tempfile::tempfile_in(dir).unwrap();
-    let written = write_layer(fs, &keep, out, 6, &ProgressBar::hidden()).unwrap();
+    let written = write_layer(fs, keep, out, 6, &ProgressBar::hidden()).unwrap();
     let blob = LayerBlob {
         blob: crate::source::Blob::Local(written.blob.clone()),
         compression: Compression::Gzip,
@@ -136,4 +145,40 @@ fn a_partial_keep_keeps_parents_and_turns_a_lone_hard_link_into_a_file() {
     assert!(matches!(su.kind, Kind::File { size: 13, .. }));
     assert_eq!(su.meta.mode, 0o4755);
     assert_eq!(back.get("tmp").unwrap().meta.mode, 0o1777);
+}
+
+#[test]
+fn a_replaced_file_gets_its_new_content_and_keeps_its_metadata_and_no_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = RootFs::from_layers(index_all(dir.path(), &rich_layers(), true)).unwrap();
+    let mut keep = KeepGlobs::new("--keep", &["/usr/**".to_string()])
+        .unwrap()
+        .select(&fs);
+    let path = ImagePath::parse("usr/bin/su-again").unwrap();
+    keep.replace(
+        &path,
+        b"trimmed".to_vec(),
+        Reason::PackageMetadata("test".into()),
+    );
+    assert_eq!(keep.content_size(&fs), 7 + 13 + 10);
+    let (back, _) = write_keep_and_reread(&fs, &keep, dir.path());
+    let read = |p: &str| {
+        let mut data = Vec::new();
+        back.open(back.get(p).unwrap())
+            .unwrap()
+            .read_to_end(&mut data)
+            .unwrap();
+        data
+    };
+    assert_eq!(read("usr/bin/su-again"), b"trimmed");
+    assert_eq!(read("usr/bin/su"), b"setuid binary");
+    let (su, again) = (
+        back.get("usr/bin/su").unwrap(),
+        back.get("usr/bin/su-again").unwrap(),
+    );
+    assert_ne!(
+        su.inode, again.inode,
+        "new content is not a link to the old"
+    );
+    assert_eq!(again.meta.mode, 0o4755);
 }
