@@ -28,6 +28,9 @@ REQUIRED+=(time)
 # podman: containers-storage: sources and targets (tests/podman.rs), rootful,
 # its store in /var/lib/containers/storage.
 REQUIRED+=(podman)
+# python3-venv: scripts/sbom-tools.sh puts the SBOM validators and the
+# package scanners tests/sbom.rs runs into a virtualenv.
+REQUIRED+=(python3-venv)
 OPTIONAL=(hyperfine)
 DOCKERD_LOG=/tmp/slimify-dockerd.log
 DOCKERD_WAIT=60

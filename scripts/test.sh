@@ -5,7 +5,8 @@
 # fmt and clippy checks). On a fresh Debian 12 machine as root it installs the
 # Debian packages the tests use, starts the Docker engine when `docker info`
 # fails, builds the fixture images from Debian packages (cached by recipe, so
-# later runs reuse them), then runs every unit and integration test, then the
+# later runs reuse them) and the SBOM checkers (scripts/sbom-tools.sh), then
+# runs every unit and integration test, then the
 # fuzz targets for FUZZ_SECONDS each (default 20; scripts/fuzz.sh; set
 # FUZZ_SECONDS=0 to skip them).
 set -euo pipefail
@@ -26,6 +27,9 @@ done
 
 # The multi-platform fixture (an amd64 + arm64 index; arm64 built under qemu).
 echo "test: multiarch fixture -> $(bash scripts/multiarch-fixture.sh)"
+
+# The SBOM schema validators and package scanners tests/sbom.rs runs (PyPI).
+echo "test: SBOM tools -> $(bash scripts/sbom-tools.sh)"
 
 cargo nextest run --workspace --no-fail-fast "$@"
 

@@ -19,6 +19,7 @@ use crate::reference::{ImageRef, RefError};
 use crate::registry::{BadCreds, RegistryError};
 use crate::report::ReportError;
 use crate::rootfs::ApplyError;
+use crate::sbom::SbomError;
 use crate::sink::SinkError;
 use crate::source::SourceError;
 use crate::trace::TraceError;
@@ -48,6 +49,12 @@ pub enum Error {
         path: PathBuf,
         #[source]
         source: ReportError,
+    },
+    #[error("cannot write the SBOM {}", path.display())]
+    Sbom {
+        path: PathBuf,
+        #[source]
+        source: SbomError,
     },
     #[error(transparent)]
     Io(#[from] PathError),
@@ -89,8 +96,11 @@ pub enum Error {
     VerifyDryRun,
     #[error("--probe adds to what tracing keeps, and --keep turns tracing off")]
     ProbeWithKeep,
-    #[error("--report {}: its directory does not exist or is not writable", path.display())]
-    ReportNotWritable {
+    #[error("--sbom describes the written image by its digest, and --dry-run writes none")]
+    SbomDryRun,
+    #[error("{flag} {}: its directory does not exist or is not writable", path.display())]
+    OutputNotWritable {
+        flag: &'static str,
         path: PathBuf,
         #[source]
         source: PathError,
@@ -137,6 +147,7 @@ impl Error {
                 | Error::NeedsEngine { .. }
                 | Error::VerifyDryRun
                 | Error::ProbeWithKeep
+                | Error::SbomDryRun
                 | Error::Verify(VerifyError::BadIgnore { .. })
         )
     }

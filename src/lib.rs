@@ -22,7 +22,8 @@
 //! trace/    what the image runs needs: roots → ELF/ld.so → runtimes → essentials → named paths
 //!           (→ what a probe run touched)
 //!    ▼
-//! packages  which dpkg/apk package each path came from
+//! packages/ which package (dpkg, apk, pypi, npm, maven) each path came from;
+//!    │      keep the package metadata of what is kept, trimmed to it
 //!    ▼
 //! write/    one deterministic layer, the config, the manifest (and index)
 //!    ▼
@@ -30,7 +31,7 @@
 //!    ▼
 //! verify/   run fat and slim under one workload and compare what they did
 //!    ▼
-//! report    summary line and JSON report
+//! report    summary line and JSON report  ·  sbom/ (CycloneDX or SPDX of the slim image)
 //!    ▼
 //! pipeline  one image: source → … → report  ·  explain  ·  batch/ (many images, one layer cache)
 //! ```
@@ -59,6 +60,7 @@ mod reference;
 mod registry;
 mod report;
 mod rootfs;
+mod sbom;
 mod sink;
 mod source;
 mod trace;
@@ -81,6 +83,7 @@ pub use probe::{Network, Workload};
 pub use reference::ImageRef;
 pub use registry::Settings as RegistrySettings;
 pub use report::{Sizes, Summary};
+pub use sbom::SbomFormat;
 pub use trace::TraceOptions;
 pub use ui::{Progress, Ui};
 pub use units::{human, parse_human_size, parse_size};
@@ -105,6 +108,7 @@ pub mod errors {
     pub use crate::registry::{BadCreds, RegistryError};
     pub use crate::report::ReportError;
     pub use crate::rootfs::{ApplyCause, ApplyError, WalkError};
+    pub use crate::sbom::SbomError;
     pub use crate::sink::SinkError;
     pub use crate::source::SourceError;
     pub use crate::trace::TraceError;

@@ -1,6 +1,6 @@
 //! The run's results: the stderr summary and the `--report` JSON file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
@@ -71,6 +71,9 @@ pub struct Summary {
     /// What `--verify` found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySummary>,
+    /// Packages (distribution and language) with a kept file: the slim
+    /// image's package list, as in the report's `packages` and the SBOM.
+    pub package_count: usize,
 }
 
 /// The probe's run, and what it added to static tracing.
@@ -159,6 +162,7 @@ impl Summary {
         if part.probe.is_some() {
             self.probe = part.probe.clone();
         }
+        self.package_count += part.package_count;
     }
 
     /// One line for stderr.
@@ -174,8 +178,13 @@ impl Summary {
                 human(after.stored_bytes)
             )
         };
+        let packages = match self.package_count {
+            0 => String::new(),
+            1 => ", 1 package".into(),
+            n => format!(", {n} packages"),
+        };
         let mut line = format!(
-            "slimify{}: {} -> {}: {} -> {} content ({}){stored}, {} -> {} paths, {:.2} s",
+            "slimify{}: {} -> {}: {} -> {} content ({}){stored}, {} -> {} paths{packages}, {:.2} s",
             if self.dry_run {
                 " (dry run, nothing written)"
             } else {
@@ -251,7 +260,7 @@ impl Summary {
 pub fn kept_sizes(fs: &RootFs, keep: &KeepSet, stored: u64) -> Sizes {
     Sizes {
         paths: keep.len(),
-        content_bytes: fs.content_size_of(keep.paths()),
+        content_bytes: keep.content_size(fs),
         stored_bytes: stored,
     }
 }
@@ -278,8 +287,12 @@ struct Kept<'a> {
 /// A package some kept files came from, and how much of it is kept.
 #[derive(Serialize)]
 struct KeptPackage<'a> {
-    name: &'a str,
+    /// The package manager: deb, apk, pypi, npm or maven.
+    #[serde(rename = "type")]
+    ecosystem: &'static str,
+    name: String,
     version: &'a str,
+    purl: String,
     files: usize,
     bytes: u64,
 }
@@ -351,17 +364,28 @@ pub fn write_report(
     summary: &Summary,
     fs: &RootFs,
     keep: &KeepSet,
+    db: &Packages,
     found: Option<&ProbeFound>,
 ) -> Result<(), ReportError> {
-    let db = Packages::read(fs);
-    let mut packages: BTreeMap<(&str, &str), (usize, u64)> = BTreeMap::new();
-    for p in keep.paths() {
-        if let (Some(pkg), Some(n)) = (db.owner(p.as_str()), fs.get(p.as_str())) {
-            let e = packages.entry((&pkg.name, &pkg.version)).or_default();
-            e.0 += 1;
-            e.1 += n.size();
-        }
-    }
+    let size = |p: &ImagePath, n: &Node| {
+        keep.replacement(p.as_str())
+            .map_or(n.size(), |r| r.len() as u64)
+    };
+    let packages = db
+        .kept(keep)
+        .into_iter()
+        .map(|(pkg, files)| KeptPackage {
+            ecosystem: pkg.ecosystem.name(),
+            name: pkg.full_name(),
+            version: &pkg.version,
+            purl: pkg.purl(),
+            files: files.len(),
+            bytes: files
+                .iter()
+                .filter_map(|p| Some(size(p, fs.get(p.as_str())?)))
+                .sum(),
+        })
+        .collect();
     let kept = keep
         .iter()
         .filter_map(|(p, r)| {
@@ -369,16 +393,14 @@ pub fn write_report(
             Some(Kept {
                 path: p.to_string(),
                 kind: kind_name(n),
-                size: n.size(),
+                size: size(p, n),
                 mode: format!("{:04o}", n.meta.mode),
                 reasons: keep.reason_chain(r),
                 target: match &n.kind {
                     Kind::Symlink(t) => Some(t.as_str()),
                     _ => None,
                 },
-                package: db
-                    .owner(p.as_str())
-                    .map(|k| format!("{} {}", k.name, k.version)),
+                package: db.owner(p.as_str()).map(|k| k.label()),
                 found_by: found.map(|f| found_by(f, p)),
             })
         })
@@ -403,15 +425,7 @@ pub fn write_report(
                 .saturating_sub(summary.after.content_bytes),
             list,
         },
-        packages: packages
-            .into_iter()
-            .map(|((name, version), (files, bytes))| KeptPackage {
-                name,
-                version,
-                files,
-                bytes,
-            })
-            .collect(),
+        packages,
         kept,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(ReportError::Json)?;

@@ -32,6 +32,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("write", 8),
     ("sink", 9),
     ("report", 10),
+    ("sbom", 10),
     ("verify", 10),
     ("pipeline", 12),
     ("explain", 13),

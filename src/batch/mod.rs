@@ -136,6 +136,7 @@ fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) ->
             .as_ref()
             .zip(batch.report_dir.as_ref())
             .map(|(name, dir)| dir.join(name)),
+        sbom: None,
     };
     let own;
     let settings = match &entry.select {

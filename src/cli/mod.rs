@@ -185,6 +185,19 @@ pub struct WriteArgs {
     #[arg(long)]
     pub force_overwrite_source: bool,
 
+    /// Drop all package metadata. By default the slim image keeps what
+    /// scanners read to find its packages, trimmed to what is kept: the
+    /// dpkg status stanzas (or apk database entries) of packages with a
+    /// kept file, their file lists and md5sums naming kept files only,
+    /// /etc/os-release, and the dist-info or package.json of kept Python
+    /// and npm packages. An RPM database is kept whole.
+    #[arg(long)]
+    pub no_package_metadata: bool,
+
+    /// The format of --sbom: CycloneDX 1.5 JSON or SPDX 2.3 JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = SbomFormatArg::Cyclonedx)]
+    pub sbom_format: SbomFormatArg,
+
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -194,6 +207,13 @@ pub struct WriteArgs {
     /// seconds (the default otherwise, for CI logs), or `none`.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = ProgressArg::Auto, hide_default_value = true)]
     pub progress: ProgressArg,
+}
+
+/// `--sbom-format` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormatArg {
+    Cyclonedx,
+    Spdx,
 }
 
 /// `--progress` values.
@@ -225,6 +245,11 @@ impl WriteArgs {
             compression_level: self.compression_level,
             cache_dir: self.cache_dir.clone(),
             overwrite_source: self.force_overwrite_source,
+            package_metadata: !self.no_package_metadata,
+            sbom_format: match self.sbom_format {
+                SbomFormatArg::Cyclonedx => slimify::SbomFormat::CycloneDx,
+                SbomFormatArg::Spdx => slimify::SbomFormat::Spdx,
+            },
             ..settings
         }
     }

@@ -35,6 +35,13 @@ pub struct SlimArgs {
     #[arg(long, value_name = "FILE.json", help_heading = "Output")]
     pub report: Option<PathBuf>,
 
+    /// Write an SBOM of the slim image: every package with a kept file
+    /// (name, version, purl), the files kept from each with their sha256,
+    /// and the files of no package, for the image's manifest digest. The
+    /// format is --sbom-format's.
+    #[arg(long, value_name = "FILE.json", help_heading = "Output")]
+    pub sbom: Option<PathBuf>,
+
     /// `json`: print the summary as one JSON object on stdout (source,
     /// target, sizes, digests, warnings, seconds; the report's fields but
     /// the path lists) instead of the summary line on stderr.
@@ -136,6 +143,7 @@ pub fn run(args: &SlimArgs) -> Result<ExitCode, crate::Failure> {
         source: ImageRef::parse(source)?,
         target: ImageRef::parse(target)?,
         report: args.report.clone(),
+        sbom: args.sbom.clone(),
     };
     let summary = slimify::slim(&settings, &job)?;
     if args.format == Format::Json {

@@ -21,11 +21,13 @@ use crate::files::IoContext;
 use crate::keep::{KeepGlobs, KeepSet};
 use crate::layer::cache::LayerCache;
 use crate::limits::{Budget, Limits};
+use crate::packages::Packages;
 use crate::platform::Platform;
 use crate::probe::Workload;
 use crate::reference::ImageRef;
 use crate::report::{kept_sizes, Sizes, Summary};
 use crate::rootfs::RootFs;
+use crate::sbom::SbomFormat;
 use crate::sink::{holds_index, Output, OutputImage};
 use crate::source::{Blob, EngineRead, Opened, SourceImage, Want};
 use crate::ui::Ui;
@@ -62,6 +64,10 @@ pub struct Settings {
     pub verify: Option<crate::verify::VerifyOptions>,
     /// What `--probe` and `--verify` runs do.
     pub workload: Workload,
+    /// Keep the package metadata of kept packages (`--no-package-metadata`: false).
+    pub package_metadata: bool,
+    /// `--sbom-format`: how a job's `--sbom` is written.
+    pub sbom_format: SbomFormat,
     pub ui: Ui,
 }
 
@@ -82,6 +88,8 @@ impl Settings {
             probe: false,
             verify: None,
             workload: Workload::default(),
+            package_metadata: true,
+            sbom_format: SbomFormat::default(),
             ui: Ui::silent(),
         }
     }
@@ -117,6 +125,8 @@ pub struct Job {
     pub target: ImageRef,
     /// `--report FILE.json`.
     pub report: Option<PathBuf>,
+    /// `--sbom FILE.json`.
+    pub sbom: Option<PathBuf>,
 }
 
 /// A source image read, flattened and selected from, before anything is written.
@@ -124,6 +134,8 @@ pub(crate) struct Prepared {
     pub image: SourceImage,
     pub fs: RootFs,
     pub keep: KeepSet,
+    /// The packages of the source, and which files each owns.
+    pub packages: Packages,
     pub warnings: Vec<String>,
     pub before: Sizes,
     /// What `--probe` saw and added.
@@ -188,6 +200,7 @@ pub(crate) fn slim_with(
             },
             probe: p.probe.clone(),
             read: summary.read.clone(),
+            package_count: p.packages.kept(&p.keep).len(),
             ..Summary::default()
         };
         if !settings.dry_run {
@@ -199,7 +212,7 @@ pub(crate) fn slim_with(
         }
         summary.add(&part);
         // Reports are written last, when the verdict of --verify is known.
-        if job.report.is_some() {
+        if job.report.is_some() || job.sbom.is_some() {
             parts.push((part, p));
         }
     }
@@ -211,21 +224,44 @@ pub(crate) fn slim_with(
         summary.verify = Some(probing::verify_summary(&verdict));
     }
     summary.seconds = seconds(started.elapsed());
-    if let Some(path) = &job.report {
-        for (mut part, p) in parts {
-            let path = if multi {
-                crate::report::path_for_platform(path, &p.image.config.platform())
-            } else {
-                path.clone()
-            };
+    for (mut part, p) in parts {
+        let for_platform = |path: &PathBuf| match multi {
+            true => crate::report::path_for_platform(path, &p.image.config.platform()),
+            false => path.clone(),
+        };
+        if let Some(path) = job.report.as_ref().map(for_platform) {
             part.seconds = summary.seconds;
             part.verify = summary.verify.clone();
-            crate::report::write_report(&path, &part, &p.fs, &p.keep, p.found.as_ref()).map_err(
-                |source| Error::Report {
-                    path: path.clone(),
-                    source,
-                },
-            )?;
+            crate::report::write_report(
+                &path,
+                &part,
+                &p.fs,
+                &p.keep,
+                &p.packages,
+                p.found.as_ref(),
+            )
+            .map_err(|source| Error::Report {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        if let Some(path) = job.sbom.as_ref().map(for_platform) {
+            let subject = crate::sbom::Subject {
+                name: &part.target,
+                digest: &part.manifest_digest,
+            };
+            crate::sbom::write_sbom(
+                &path,
+                settings.sbom_format,
+                &p.fs,
+                &p.keep,
+                &p.packages,
+                &subject,
+            )
+            .map_err(|source| Error::Sbom {
+                path: path.clone(),
+                source,
+            })?;
         }
     }
     Ok(summary)
@@ -253,12 +289,18 @@ pub(crate) fn preflight(settings: &Settings, job: &Job) -> Result<()> {
             target: job.target.clone(),
         });
     }
-    if let Some(report) = &job.report {
-        let dir = crate::files::parent_of(report);
-        crate::files::check_writable_dir(&dir).map_err(|source| Error::ReportNotWritable {
-            path: report.clone(),
-            source,
-        })?;
+    if job.sbom.is_some() && settings.dry_run {
+        return Err(Error::SbomDryRun);
+    }
+    for (flag, file) in [("--report", &job.report), ("--sbom", &job.sbom)] {
+        if let Some(file) = file {
+            let dir = crate::files::parent_of(file);
+            crate::files::check_writable_dir(&dir).map_err(|source| Error::OutputNotWritable {
+                flag,
+                path: file.clone(),
+                source,
+            })?;
+        }
     }
     if !settings.dry_run {
         crate::sink::check(&job.target, &settings.registry)?;
@@ -382,10 +424,15 @@ pub(crate) fn prepare(
     } else {
         (KeepGlobs::new("--keep", &select.keep)?.select(&fs), None)
     };
-    if !select.exclude.is_empty() {
-        keep.exclude(&KeepGlobs::new("--exclude", &select.exclude)?);
-    }
+    let exclude = KeepGlobs::new("--exclude", &select.exclude)?;
+    keep.exclude(&exclude);
     keep.add_parents();
+    let packages = Packages::read(&fs, &keep);
+    if settings.package_metadata {
+        warnings.extend(crate::packages::keep_metadata(&fs, &mut keep, &packages));
+        keep.exclude(&exclude);
+        keep.add_parents();
+    }
     selecting.finish(&format!("{} of {} paths kept", keep.len(), fs.len()));
     if keep.is_empty() {
         return Err(Error::NothingKept {
@@ -401,6 +448,7 @@ pub(crate) fn prepare(
         image,
         fs,
         keep,
+        packages,
         warnings,
         before,
         probe,
@@ -415,7 +463,7 @@ fn write_image(
     platform: Platform,
     spool: &Path,
 ) -> Result<(WrittenLayer, ImageBlobs)> {
-    let size = p.fs.content_size_of(p.keep.paths());
+    let size = p.keep.content_size(&p.fs);
     let writing = settings.ui.phase_bytes("writing the layer", size);
     let out = tempfile::tempfile_in(spool).at(spool)?;
     let layer = write::write_layer(&p.fs, &p.keep, out, settings.compression_level, &writing)?;
