@@ -50,12 +50,15 @@ fn batch_shares_layers_reports_every_image_and_fails_on_any_failure() {
     )
     .unwrap();
     let reports = work.path().join("reports");
+    let sboms = work.path().join("sboms");
     let mut args = vec![
         list.to_str().unwrap(),
         "--jobs",
         "2",
         "--report",
         reports.to_str().unwrap(),
+        "--sbom",
+        sboms.to_str().unwrap(),
     ];
     let flags = reg.slimify_args();
     args.extend(flags.iter().map(String::as_str));
@@ -98,6 +101,26 @@ fn batch_shares_layers_reports_every_image_and_fails_on_any_failure() {
         let r: serde_json::Value =
             serde_json::from_slice(&std::fs::read(reports.join(name)).unwrap()).unwrap();
         assert!(!r["kept"].as_array().unwrap().is_empty(), "{name}");
+        let sbom = image["sboms"][0].as_str().unwrap();
+        assert_eq!(
+            sbom,
+            format!("{}.sbom.json", name.trim_end_matches(".json"))
+        );
+        let bom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sboms.join(sbom)).unwrap()).unwrap();
+        assert_eq!(bom["specVersion"], "1.5", "{sbom}");
+        assert_eq!(
+            bom["metadata"]["component"]["version"],
+            image["manifest_digest"]
+        );
+        let libraries = bom["components"].as_array().unwrap().iter();
+        let purls: Vec<&str> = libraries.filter_map(|c| c["purl"].as_str()).collect();
+        assert!(
+            purls
+                .iter()
+                .any(|p| p.starts_with("pkg:deb/debian/zlib1g@")),
+            "{purls:?}"
+        );
     }
     // The same source twice gives the same image.
     assert_eq!(images[0]["manifest_digest"], images[2]["manifest_digest"]);

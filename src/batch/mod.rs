@@ -29,6 +29,8 @@ pub struct Batch {
     pub jobs: usize,
     /// `--report DIR`: one JSON report per image, plus `summary.json`.
     pub report_dir: Option<PathBuf>,
+    /// `--sbom DIR`: one SBOM per image (`0007-myapp_1.2.sbom.json`).
+    pub sbom_dir: Option<PathBuf>,
     /// Most uncompressed layer bytes kept indexed for reuse within the run.
     pub cache_capacity: u64,
     /// What the batch itself shows (a line per image, a bar); images run silently.
@@ -43,6 +45,8 @@ pub struct Outcome {
     /// The reports written for it (one per platform of an index), relative
     /// to the report directory.
     pub reports: Vec<String>,
+    /// The SBOMs written for it, relative to the SBOM directory.
+    pub sboms: Vec<String>,
 }
 
 /// What a whole batch did.
@@ -67,7 +71,7 @@ pub fn run(settings: &Settings, batch: &Batch, entries: Vec<Entry>) -> Result<Fi
     }
     settings.check()?;
     let spool = crate::files::spool_dir(settings.tmp_dir.as_deref())?;
-    if let Some(dir) = &batch.report_dir {
+    for dir in batch.report_dir.iter().chain(&batch.sbom_dir) {
         std::fs::create_dir_all(dir).map_err(|e| crate::files::PathError::new(dir, e))?;
     }
     let cache = LayerCache::new(
@@ -125,18 +129,15 @@ pub fn run(settings: &Settings, batch: &Batch, entries: Vec<Entry>) -> Result<Fi
 
 fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) -> Outcome {
     let started = Instant::now();
-    let report = batch
-        .report_dir
-        .as_ref()
-        .map(|_| report_name(entry.line, &entry.source.to_string()));
+    let name = report_name(entry.line, &entry.source.to_string());
+    let sbom_name = format!("{}.sbom.json", name.trim_end_matches(".json"));
+    let report = batch.report_dir.as_ref().map(|_| name.clone());
+    let sbom = batch.sbom_dir.as_ref().map(|_| sbom_name.clone());
     let job = Job {
         source: entry.source.clone(),
         target: entry.target.clone(),
-        report: report
-            .as_ref()
-            .zip(batch.report_dir.as_ref())
-            .map(|(name, dir)| dir.join(name)),
-        sbom: None,
+        report: batch.report_dir.as_ref().map(|dir| dir.join(&name)),
+        sbom: batch.sbom_dir.as_ref().map(|dir| dir.join(&sbom_name)),
     };
     let own;
     let settings = match &entry.select {
@@ -151,7 +152,7 @@ fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) ->
     };
     let result = slim_with(settings, &job, Some(cache));
     // An index's images are reported one file per platform.
-    let reports = match (&result, report) {
+    let written = |name: Option<String>| match (&result, name) {
         (Ok(s), Some(name)) if !s.platforms.is_empty() => s
             .platforms
             .iter()
@@ -166,7 +167,8 @@ fn one(settings: &Settings, batch: &Batch, entry: &Entry, cache: &LayerCache) ->
     };
     Outcome {
         entry: entry.clone(),
-        reports,
+        reports: written(report),
+        sboms: written(sbom),
         result,
         seconds: seconds(started.elapsed()),
     }

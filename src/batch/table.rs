@@ -141,6 +141,7 @@ pub fn summary_json(f: &Finished) -> Vec<u8> {
                     v["after"] = json!(s.after);
                     v["manifest_digest"] = json!(s.manifest_digest);
                     v["reports"] = json!(o.reports);
+                    v["sboms"] = json!(o.sboms);
                 }
                 Err(e) => v["error"] = json!(one_line(e)),
             }

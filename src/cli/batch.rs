@@ -34,6 +34,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 
+    /// Write one SBOM per image (named by list line, `0007-app_1.2.sbom.json`)
+    /// into DIR, in --sbom-format's format.
+    #[arg(long, value_name = "DIR")]
+    pub sbom: Option<PathBuf>,
+
     /// Most uncompressed layer bytes kept indexed for reuse by later images
     /// of this run (their spools live in --tmp-dir); least recently used go first.
     #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = slimify::parse_size)]
@@ -60,6 +65,7 @@ pub fn run(args: &BatchArgs) -> Result<ExitCode, crate::Failure> {
     let b = Batch {
         jobs: args.jobs,
         report_dir: args.report.clone(),
+        sbom_dir: args.sbom.clone(),
         cache_capacity: args.layer_cache_size,
         ui: args.write.ui(false),
     };
