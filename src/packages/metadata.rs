@@ -4,7 +4,9 @@
 //! file lists trimmed to kept files), the release file that tells scanners
 //! which distribution to match against, and the dist-info or package.json
 //! of each kept language package. An RPM database cannot be trimmed here,
-//! so it is kept whole, with a warning.
+//! so it is kept whole, with a warning. A record that is kept already (by
+//! `--keep`, or as something a program of the image reads) is never
+//! trimmed: it stays as the image has it.
 
 use std::collections::BTreeSet;
 
@@ -139,6 +141,9 @@ pub fn keep_metadata(fs: &RootFs, keep: &mut KeepSet, packages: &Packages) -> Ve
     for m in records {
         let reason = Reason::PackageMetadata(m.what);
         match m.content {
+            // Kept already (`--keep '/**'`, or a program that reads it):
+            // it stays as the image has it.
+            Some(_) if keep.contains(m.path.as_str()) => {}
             Some(content) => keep.replace(&m.path, content, reason),
             None => keep.insert(&m.path, reason),
         }

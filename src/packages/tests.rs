@@ -358,3 +358,24 @@ fn an_rpm_database_is_kept_whole_with_a_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn a_record_kept_already_stays_as_the_image_has_it() {
+    let (_dir, fs) = fs_of(debian());
+    // As `--keep '/**'` keeps it, or a program of the image that reads it.
+    let mut keep = keep_of(&[
+        "lib",
+        "usr/lib/x86_64-linux-gnu/libc.so.6",
+        "var/lib/dpkg/status",
+    ]);
+    let packages = Packages::read(&fs, &keep);
+    keep_metadata(&fs, &mut keep, &packages);
+    assert_eq!(keep.replacement("var/lib/dpkg/status"), None);
+    assert!(content(&fs, &keep, "var/lib/dpkg/status")
+        .unwrap()
+        .contains("Package: dash"));
+    // The file lists nothing else keeps are trimmed as usual.
+    assert!(keep
+        .replacement("var/lib/dpkg/info/libc6:amd64.list")
+        .is_some());
+}
