@@ -79,7 +79,16 @@ fn index_in_index_out_each_platform_runs_like_its_fat_image() {
     let out = tempfile::tempdir().unwrap();
     let slim = format!("oci:{}:slim", out.path().join("layout").display());
     let report = out.path().join("r.json");
-    let line = slimify_ok(&[&fat, "-o", &slim, "--report", report.to_str().unwrap()]);
+    let sbom = out.path().join("sbom.json");
+    let line = slimify_ok(&[
+        &fat,
+        "-o",
+        &slim,
+        "--report",
+        report.to_str().unwrap(),
+        "--sbom",
+        sbom.to_str().unwrap(),
+    ]);
     assert!(
         line.contains("index of linux/amd64, linux/arm64/v8"),
         "{line}"
@@ -122,6 +131,23 @@ fn index_in_index_out_each_platform_runs_like_its_fat_image() {
                 < r["before"]["content_bytes"].as_u64().unwrap(),
             "{arch}: not 3x smaller"
         );
+        // One SBOM per platform, of that platform's image and packages.
+        let bom: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.path().join(format!("sbom.{suffix}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            bom["metadata"]["component"]["version"],
+            r["manifest_digest"]
+        );
+        let libc = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "libc6")
+            .unwrap_or_else(|| panic!("{arch}: no libc6 in the SBOM"));
+        let purl = libc["purl"].as_str().unwrap();
+        assert!(purl.contains(&format!("?arch={arch}&")), "{arch}: {purl}");
     }
 }
 
