@@ -109,8 +109,8 @@ Examples:
   slimify myapp:fat -o myapp:slim --report slim.json
 
   # In CI: run both images under a request, fail unless they answer alike
-  # and the slim one is at least 3x smaller
-  slimify myapp:fat -o myapp:slim --verify --http-get /health --min-ratio 3
+  # and the slim one is at least 3x smaller; write its SBOM for the scanners
+  slimify myapp:fat -o myapp:slim --verify --http-get /health --min-ratio 3 --sbom slim.cdx.json
 
   # Why is a file kept (or dropped)?
   slimify explain myapp:fat /usr/lib/x86_64-linux-gnu/libssl.so.3";
