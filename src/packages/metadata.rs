@@ -122,11 +122,11 @@ pub fn keep_metadata(fs: &RootFs, keep: &mut KeepSet, packages: &Packages) -> Ve
     }
     let mut records = packages.dpkg.metadata(fs, keep, &kept);
     records.extend(packages.apk.metadata(fs, keep, &kept));
-    let language: BTreeSet<usize> = kept.iter().copied().collect();
+    let kept: BTreeSet<usize> = kept.into_iter().collect();
     for (i, files) in &packages.language_metadata {
-        if language.contains(i) {
+        if kept.contains(i) {
             let what = format!(
-                "{} of {}",
+                "the {} record of {}",
                 packages.list[*i].ecosystem.name(),
                 packages.list[*i].label()
             );
@@ -135,9 +135,7 @@ pub fn keep_metadata(fs: &RootFs, keep: &mut KeepSet, packages: &Packages) -> Ve
             }
         }
     }
-    records.extend(super::language::trimmed_records(
-        fs, keep, packages, &language,
-    ));
+    records.extend(super::language::trimmed_records(fs, keep, packages, &kept));
     for m in records {
         let reason = Reason::PackageMetadata(m.what);
         match m.content {
