@@ -193,6 +193,12 @@ fn the_slim_image_carries_exactly_the_package_metadata_of_what_it_keeps() {
         }
         assert!(own_files > 0, "{name} has no file in the slim image");
     }
+    // Each kept Debian package keeps its copyright and licence file.
+    for pkg in &debs {
+        let name = pkg.split(' ').next().unwrap();
+        let copyright = root.join(format!("usr/share/doc/{name}/copyright"));
+        assert!(copyright.exists(), "{name}: no {}", copyright.display());
+    }
     // The trimmed checksums hold for every file they name (a package whose
     // kept files are all symlinks has an empty list: md5sums name files).
     let sums: Vec<String> = std::fs::read_dir(root.join("var/lib/dpkg/info"))

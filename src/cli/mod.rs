@@ -189,8 +189,9 @@ pub struct WriteArgs {
     /// scanners read to find its packages, trimmed to what is kept: the
     /// dpkg status stanzas (or apk database entries) of packages with a
     /// kept file, their file lists and md5sums naming kept files only,
-    /// /etc/os-release, and the dist-info or package.json of kept Python
-    /// and npm packages. An RPM database is kept whole.
+    /// their copyright files, /etc/os-release, and the dist-info or
+    /// package.json of kept Python and npm packages. An RPM database is
+    /// kept whole.
     #[arg(long)]
     pub no_package_metadata: bool,
 

@@ -1,10 +1,10 @@
 //! Keep the package metadata that describes what is kept, so scanners
 //! still see every package the slim image carries (and none it does not):
 //! the distribution's database trimmed to packages with a kept file (their
-//! file lists trimmed to kept files), the release file that tells scanners
-//! which distribution to match against, and the dist-info or package.json
-//! of each kept language package. An RPM database cannot be trimmed here,
-//! so it is kept whole, with a warning. A record that is kept already (by
+//! file lists trimmed to kept files) and their copyright files, the release
+//! file that tells scanners which distribution to match against, and the
+//! dist-info or package.json of each kept language package. An RPM
+//! database cannot be trimmed here, so it is kept whole, with a warning. A record that is kept already (by
 //! `--keep`, or as something a program of the image reads) is never
 //! trimmed: it stays as the image has it.
 
@@ -119,6 +119,26 @@ pub fn keep_metadata(fs: &RootFs, keep: &mut KeepSet, packages: &Packages) -> Ve
             "the RPM database {dir} is kept whole ({}): slimify cannot trim it, so a scanner lists every RPM package, also those whose files were dropped",
             crate::units::human(bytes)
         ));
+    }
+    // Debian's copyright file of each kept package: the licence texts a
+    // distributor of its binaries must pass on, and what license scanners
+    // (Syft, Trivy) read. Before the file lists, which then name it. A doc
+    // directory can link to another package's (libgcc-s1's is gcc-12-base's),
+    // which then has a kept file too: repeat until no package is added.
+    loop {
+        for &i in &kept {
+            let p = &packages.list[i];
+            if p.ecosystem == Ecosystem::Deb {
+                let what = format!("the copyright and licence of {}", p.label());
+                let copyright = format!("usr/share/doc/{}/copyright", p.name);
+                keep_resolved(fs, keep, &copyright, &what);
+            }
+        }
+        let now: Vec<usize> = packages.kept_indices(keep).into_keys().collect();
+        if now == kept {
+            break;
+        }
+        kept = now;
     }
     let mut records = packages.dpkg.metadata(fs, keep, &kept);
     records.extend(packages.apk.metadata(fs, keep, &kept));

@@ -79,19 +79,29 @@ fn debian() -> LayerBuilder {
         .file("etc/debian_version", b"12.4\n")
         .file(
             "var/lib/dpkg/status",
-            b"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9\nDescription: GNU C Library\n multi-line\n\nPackage: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.12-2\n\nPackage: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n",
+            b"Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9\nDescription: GNU C Library\n multi-line\n\nPackage: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.12-2\n\nPackage: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4\n\nPackage: libc6-base\nStatus: install ok installed\nArchitecture: all\nVersion: 2.36-9\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1\n",
         )
         .file("var/lib/dpkg/info/format", b"1\n")
         .file(
+            "var/lib/dpkg/info/libc6-base.list",
+            b"/usr/share/doc/libc6-base/copyright\n",
+        )
+        .file(
             "var/lib/dpkg/info/libc6:amd64.list",
-            b"/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n/lib/x86_64-linux-gnu/libm.so.6\n",
+            b"/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n/lib/x86_64-linux-gnu/libm.so.6\n/usr/share/doc/libc6\n",
         )
         .file(
             "var/lib/dpkg/info/libc6:amd64.md5sums",
             b"aaa  lib/x86_64-linux-gnu/libc.so.6\nbbb  lib/x86_64-linux-gnu/libm.so.6\n",
         )
         .file("var/lib/dpkg/info/libc6:amd64.postinst", b"#!/bin/sh\n")
-        .file("var/lib/dpkg/info/dash.list", b"/.\n/usr\n/usr/bin\n/usr/bin/dash\n")
+        .file("usr/share/doc/libc6-base/copyright", b"GNU Lesser General Public License")
+        .symlink("usr/share/doc/libc6", "libc6-base")
+        .file("usr/share/doc/dash/copyright", b"BSD")
+        .file(
+            "var/lib/dpkg/info/dash.list",
+            b"/.\n/usr\n/usr/bin\n/usr/bin/dash\n/usr/share/doc/dash/copyright\n",
+        )
         .file(
             "var/lib/dpkg/info/base-files.list",
             b"/etc/debian_version\n/etc/os-release\n/usr/lib/os-release\n",
@@ -105,23 +115,32 @@ fn dpkg_metadata_is_trimmed_to_kept_packages_and_their_kept_files() {
     let packages = Packages::read(&fs, &keep);
     let warnings = keep_metadata(&fs, &mut keep, &packages);
     assert!(warnings.is_empty(), "{warnings:?}");
-    // base-files is kept for the release files that name the distribution.
+    // base-files is kept for the release files that name the distribution,
+    // libc6-base for the copyright file libc6's doc directory links to.
     assert_eq!(
         kept_labels(&packages, &keep),
-        ["deb base-files 12.4", "deb libc6 2.36-9"]
+        [
+            "deb base-files 12.4",
+            "deb libc6 2.36-9",
+            "deb libc6-base 2.36-9"
+        ]
     );
     let status = content(&fs, &keep, "var/lib/dpkg/status").unwrap();
     assert!(status.starts_with("Package: libc6\nStatus: install ok installed\n"));
     assert!(status.contains("Source: glibc\n") && status.contains(" multi-line\n"));
     assert!(status.contains("\n\nPackage: base-files\n"), "{status}");
+    assert!(status.contains("\n\nPackage: libc6-base\n"), "{status}");
     assert!(
         !status.contains("dash") && !status.contains("gone"),
         "{status}"
     );
     assert_eq!(
         content(&fs, &keep, "var/lib/dpkg/info/libc6:amd64.list").unwrap(),
-        "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n"
+        "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n/usr/share/doc/libc6\n"
     );
+    assert!(keep.contains("usr/share/doc/libc6-base/copyright"));
+    assert!(keep.contains("usr/share/doc/libc6"), "the link on the way");
+    assert!(!keep.contains("usr/share/doc/dash/copyright"));
     assert_eq!(
         content(&fs, &keep, "var/lib/dpkg/info/libc6:amd64.md5sums").unwrap(),
         "aaa  lib/x86_64-linux-gnu/libc.so.6\n"
