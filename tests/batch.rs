@@ -268,7 +268,7 @@ fn a_list_line_carries_its_own_selection_flags() {
         &list,
         format!(
             "{c_app} oci:{l}:plain\n\
-             {c_app} oci:{l}:more --include /etc/debian_version --exclude '/etc/group'  # this one only\n"
+             {c_app} oci:{l}:more --include /etc/adduser.conf --exclude '/etc/group'  # this one only\n"
         ),
     )
     .unwrap();
@@ -305,7 +305,7 @@ fn a_list_line_carries_its_own_selection_flags() {
     // The command line's --exclude reaches both; each line's flags its own.
     assert!(!has(&plain, "/etc/passwd") && !has(&more, "/etc/passwd"));
     assert!(has(&plain, "/etc/group") && !has(&more, "/etc/group"));
-    assert!(!has(&plain, "/etc/debian_version") && has(&more, "/etc/debian_version"));
+    assert!(!has(&plain, "/etc/adduser.conf") && has(&more, "/etc/adduser.conf"));
 
     // A bad flag on line 2: nothing runs, exit 2, the line is named.
     let fresh = work.path().join("fresh").display().to_string();

@@ -356,9 +356,12 @@ fn errors_are_coloured_on_a_terminal_only_and_typos_are_caught() {
         }
         String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
     };
-    let screen = on_terminal(false);
+    // A busy machine may draw the opening phase's spinner first; it is
+    // cleared (`ESC [2K`) before the error.
+    let after_bars = |screen: &str| screen.rsplit("\x1b[2K").next().unwrap().to_string();
+    let screen = after_bars(&on_terminal(false));
     assert!(screen.starts_with("\x1b[1;31merror:\x1b[0m "), "{screen:?}");
-    let screen = on_terminal(true);
+    let screen = after_bars(&on_terminal(true));
     assert!(screen.starts_with("error: "), "{screen:?}");
     assert!(!screen.contains('\x1b'), "{screen:?}");
     let out = slimify(&[

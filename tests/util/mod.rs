@@ -241,6 +241,23 @@ pub fn kept_paths(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+/// Bytes of the files a `--report` lists as kept for package metadata (the
+/// dpkg records, copyright files and release files kept for scanners).
+pub fn metadata_bytes(report: &serde_json::Value) -> u64 {
+    report["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| {
+            k["reasons"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("package metadata")
+        })
+        .map(|k| k["size"].as_u64().unwrap())
+        .sum()
+}
+
 /// The image size the engine reports (`docker image inspect`), in bytes.
 pub fn image_size(image: &str) -> u64 {
     docker(&["image", "inspect", "-f", "{{.Size}}", image])
