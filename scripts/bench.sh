@@ -33,7 +33,8 @@
 # image side by side with --network none, and prints a Markdown table: fat
 # and slim size (docker image inspect), ratio, slimify's seconds, and whether
 # the output was identical; then, from a --dry-run --probe run's report, the
-# slim image's content bytes, the bytes of the files a run of the fat image
+# slim image's content bytes, of which package metadata kept for scanners,
+# the bytes of the files a run of the fat image
 # opened or executed (the physical limit of slimming for that run), and
 # their ratio. It exits non-zero if any output differs.
 #
@@ -120,8 +121,8 @@ results() {
     local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0 probe opened content
     read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy py-stdlib shell-app node-app java-app perl-app perl-core ruby-app ruby-stdlib}"
     probe=$(mktemp "${TMPDIR:-/tmp}/slimify-bench-probe.XXXXXX.json")
-    printf '| fixture | fat | slim | ratio | slimify s | output | slim content | opened by a run | slim ÷ opened |\n'
-    printf '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n'
+    printf '| fixture | fat | slim | ratio | slimify s | output | slim content | package metadata | opened by a run | slim ÷ opened |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n'
     for f in "${fixtures[@]}"; do
         fat=$(scripts/fixture.sh "$f")
         slim="slimify-bench/$f:slim"
@@ -142,9 +143,11 @@ results() {
         # slim image's content bytes, from one dry run's report.
         "$SLIMIFY" "$fat" -o "oci:/nonexistent/never:x" --dry-run --probe --quiet --report "$probe" \
             || die "slimify --probe failed on $fat"
-        read -r opened content < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["probe"]["opened_bytes"], r["after"]["content_bytes"])' "$probe")
-        awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" -v o="$opened" -v c="$content" \
-            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s | %.1f MB | %.1f MB | %.1fx |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s, c / 1e6, o / 1e6, c / o }'
+        # The package metadata kept for scanners: the files whose first
+        # reason is "package metadata" (dpkg records, copyright files, ...).
+        read -r opened content metadata < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["probe"]["opened_bytes"], r["after"]["content_bytes"], sum(k["size"] for k in r["kept"] if k["reasons"][0].startswith("package metadata")))' "$probe")
+        awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" -v o="$opened" -v c="$content" -v m="$metadata" \
+            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s | %.1f MB | %.1f MB | %.1f MB | %.1fx |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s, c / 1e6, m / 1e6, o / 1e6, c / o }'
     done
     rm -f "$probe"
     return "$failed"
