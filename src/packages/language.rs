@@ -80,7 +80,7 @@ fn python(fs: &RootFs, metadata: &ImagePath, packages: &mut Packages) {
     if let Some((_, text)) = fs.read(record.as_str()) {
         for line in String::from_utf8_lossy(&text).lines() {
             let file = record_path(line);
-            packages.own(fs, &format!("{site}/{file}"), i);
+            packages.own(fs, &in_site(&site, file), i);
         }
     }
     // The dist-info files but RECORD, which is trimmed to kept files.
@@ -91,6 +91,16 @@ fn python(fs: &RootFs, metadata: &ImagePath, packages: &mut Packages) {
         .collect();
     packages.language_metadata.insert(i, files);
     packages.records.insert(i, record);
+}
+
+/// Where a RECORD path is: relative to the site directory, unless absolute
+/// (data files a wheel installs outside it).
+fn in_site(site: &ImagePath, file: &str) -> String {
+    if file.starts_with('/') {
+        file.to_string()
+    } else {
+        format!("{site}/{file}")
+    }
 }
 
 /// The path of a RECORD line (CSV: `path,sha256=…,size`; a path with a
@@ -190,8 +200,8 @@ pub fn trimmed_records(
         out.push(Metadata::trimmed(fs, record, &label, |line| {
             // RECORD lists itself; it stays.
             let file = record_path(line);
-            ImagePath::parse(&format!("{site}/{file}")).is_ok_and(|p| p == *record)
-                || line_is_kept(fs, keep, &format!("{site}/{file}"))
+            let path = in_site(&site, file);
+            ImagePath::parse(&path).is_ok_and(|p| p == *record) || line_is_kept(fs, keep, &path)
         }));
     }
     out

@@ -229,8 +229,9 @@ fn python_distributions_own_their_record_and_keep_metadata_when_kept() {
         .file(&format!("{site}/idna-3.10.dist-info/INSTALLER"), b"pip\n")
         .file(
             &format!("{site}/idna-3.10.dist-info/RECORD"),
-            b"idna/__init__.py,sha256=x,0\nidna/codec.py,sha256=y,0\nidna-3.10.dist-info/METADATA,,\nidna-3.10.dist-info/INSTALLER,,\nidna-3.10.dist-info/RECORD,,\n../../../bin/idna-cli,sha256=z,0\n",
+            b"idna/__init__.py,sha256=x,0\nidna/codec.py,sha256=y,0\nidna-3.10.dist-info/METADATA,,\nidna-3.10.dist-info/INSTALLER,,\nidna-3.10.dist-info/RECORD,,\n../../../bin/idna-cli,sha256=z,0\n/usr/share/idna/data.txt,,\n",
         )
+        .file("usr/share/idna/data.txt", b"data")
         .file("opt/venv/bin/idna-cli", b"#!/opt/venv/bin/python\n")
         .file(&format!("{site}/tomli/__init__.py"), b"")
         .file(
