@@ -23,7 +23,7 @@ pub struct Database {
 impl Database {
     pub fn read(fs: &RootFs, packages: &mut Packages, distro: Option<&str>) -> Database {
         let mut db = Database::default();
-        let Some((real, text)) = fs.read(INSTALLED) else {
+        let Some((real, text)) = super::read_record(fs, INSTALLED, super::MAX_RECORD) else {
             return db;
         };
         db.installed = Some(real);

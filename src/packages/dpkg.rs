@@ -44,7 +44,7 @@ struct Entry {
 impl Database {
     pub fn read(fs: &RootFs, packages: &mut Packages, distro: Option<&str>) -> Database {
         let mut db = Database::default();
-        if let Some((real, status)) = fs.read(STATUS) {
+        if let Some((real, status)) = super::read_record(fs, STATUS, super::MAX_RECORD) {
             db.status = Some(real);
             db.read_stanzas(
                 fs,
@@ -59,7 +59,9 @@ impl Database {
             if name.ends_with(".md5sums") {
                 continue;
             }
-            if let Some((real, text)) = fs.read(&format!("{STATUS_D}/{name}")) {
+            if let Some((real, text)) =
+                super::read_record(fs, &format!("{STATUS_D}/{name}"), super::MAX_RECORD)
+            {
                 let text = String::from_utf8_lossy(&text);
                 db.read_stanzas(fs, packages, distro, &text, Some(real));
             }
@@ -115,7 +117,9 @@ impl Database {
             });
             // The file list names every path; md5sums only regular files.
             let files = list.as_ref().or(md5sums.as_ref()).expect("checked above");
-            let text = fs.read(files.as_str()).map(|(_, t)| t).unwrap_or_default();
+            let text = super::read_record(fs, files.as_str(), super::MAX_RECORD)
+                .map(|(_, t)| t)
+                .unwrap_or_default();
             for line in String::from_utf8_lossy(&text).lines() {
                 let path = match list {
                     Some(_) => line,

@@ -53,7 +53,7 @@ pub fn read(fs: &RootFs, keep: &KeepSet, packages: &mut Packages) {
 /// The `Name:` and `Version:` headers of core metadata (PKG-INFO format:
 /// RFC 822 headers, then a blank line and the description).
 fn python(fs: &RootFs, metadata: &ImagePath, packages: &mut Packages) {
-    let Some((_, text)) = fs.read(metadata.as_str()) else {
+    let Some((_, text)) = super::read_record(fs, metadata.as_str(), super::MAX_RECORD) else {
         return;
     };
     let text = String::from_utf8_lossy(&text);
@@ -77,7 +77,7 @@ fn python(fs: &RootFs, metadata: &ImagePath, packages: &mut Packages) {
     let dist = metadata.parent();
     let site = dist.parent();
     let record = dist.join("RECORD");
-    if let Some((_, text)) = fs.read(record.as_str()) {
+    if let Some((_, text)) = super::read_record(fs, record.as_str(), super::MAX_RECORD) {
         for line in String::from_utf8_lossy(&text).lines() {
             let file = record_path(line);
             packages.own(fs, &in_site(&site, file), i);
@@ -119,7 +119,7 @@ fn npm(fs: &RootFs, manifest: &ImagePath, packages: &mut Packages) -> Option<usi
     if fs.get(manifest.as_str())?.size() > 1 << 20 {
         return None;
     }
-    let (_, text) = fs.read(manifest.as_str())?;
+    let (_, text) = super::read_record(fs, manifest.as_str(), super::MAX_RECORD)?;
     let json: serde_json::Value = serde_json::from_slice(&text).ok()?;
     let full = json.get("name")?.as_str()?;
     let version = json.get("version")?.as_str()?;
@@ -141,7 +141,7 @@ fn npm(fs: &RootFs, manifest: &ImagePath, packages: &mut Packages) -> Option<usi
 
 /// Every `pom.properties` of a jar: a shaded jar carries several.
 fn maven(fs: &RootFs, jar: &ImagePath, packages: &mut Packages) {
-    let Some((_, bytes)) = fs.read(jar.as_str()) else {
+    let Some((_, bytes)) = super::read_record(fs, jar.as_str(), super::MAX_JAR) else {
         return;
     };
     let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {

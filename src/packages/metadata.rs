@@ -40,7 +40,9 @@ impl Metadata {
         of: &str,
         keep_line: impl Fn(&str) -> bool,
     ) -> Self {
-        let text = fs.read(path.as_str()).map(|(_, t)| t).unwrap_or_default();
+        let text = super::read_record(fs, path.as_str(), super::MAX_RECORD)
+            .map(|(_, t)| t)
+            .unwrap_or_default();
         let mut out = String::new();
         for line in String::from_utf8_lossy(&text).lines() {
             if keep_line(line) {

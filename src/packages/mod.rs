@@ -193,6 +193,22 @@ fn real_file(fs: &RootFs, listed: &str) -> Option<ImagePath> {
     (!is_dir(real.as_str()) && !to_dir()).then_some(real)
 }
 
+/// The most a package record may hold (a real dpkg status of 5,000
+/// packages is about 10 MB), and a jar read for its pom.properties: a
+/// hostile image cannot make slimify hold gigabytes for them.
+const MAX_RECORD: u64 = 64 << 20;
+const MAX_JAR: u64 = 512 << 20;
+
+/// The content of the regular file `path` resolves to, unless it is larger
+/// than `max` (then it is treated as absent).
+fn read_record(fs: &RootFs, path: &str, max: u64) -> Option<(ImagePath, Vec<u8>)> {
+    let real = fs.lookup(path, true).ok()??;
+    if fs.get(real.as_str())?.size() > max {
+        return None;
+    }
+    fs.read(real.as_str())
+}
+
 /// `Key: value` stanzas separated by blank lines (dpkg status; apk uses
 /// `K:value`), with their raw text. Continuation lines (a leading space)
 /// belong to the field above and are skipped.

@@ -53,9 +53,8 @@ fn encode(s: &str) -> String {
 /// `debian-12` or `alpine-3.19.1`: os-release's `ID-VERSION_ID`, the
 /// distro qualifier Trivy and Syft write.
 pub fn distro(fs: &RootFs) -> Option<String> {
-    let (_, text) = fs
-        .read("etc/os-release")
-        .or_else(|| fs.read("usr/lib/os-release"))?;
+    let read = |path| super::read_record(fs, path, super::MAX_RECORD);
+    let (_, text) = read("etc/os-release").or_else(|| read("usr/lib/os-release"))?;
     let text = String::from_utf8_lossy(&text);
     let value = |key: &str| {
         text.lines()

@@ -399,3 +399,10 @@ fn a_record_kept_already_stays_as_the_image_has_it() {
         .replacement("var/lib/dpkg/info/libc6:amd64.list")
         .is_some());
 }
+
+#[test]
+fn a_record_larger_than_its_bound_is_treated_as_absent() {
+    let (_dir, fs) = fs_of(LayerBuilder::new().file("var/lib/dpkg/status", b"Package: x\n"));
+    assert!(read_record(&fs, "var/lib/dpkg/status", 11).is_some());
+    assert!(read_record(&fs, "var/lib/dpkg/status", 10).is_none());
+}
