@@ -44,7 +44,7 @@ pub enum Reason {
     /// `executed`, ... by the program at `by`.
     Probed { access: &'static str, by: String },
     /// Package metadata that describes kept files to scanners: `dpkg
-    /// status of 12 kept packages`, `pypi of idna 3.10`.
+    /// status of 12 kept packages`, `the pypi record of idna 3.10`.
     PackageMetadata(String),
 }
 

@@ -123,9 +123,15 @@ impl Packages {
 
     /// Every package `path` belongs to: its distribution package first.
     pub fn owners<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a Package> + 'a {
+        self.owner_indices(path).map(|i| &self.list[i])
+    }
+
+    /// The indexes of the packages `path` belongs to: its distribution
+    /// package first.
+    fn owner_indices<'a>(&'a self, path: &str) -> impl Iterator<Item = usize> + 'a {
         let system = self.system.get(path).copied();
         let language = self.language.get(path).into_iter().flatten().copied();
-        system.into_iter().chain(language).map(|i| &self.list[i])
+        system.into_iter().chain(language)
     }
 
     /// The packages with at least one kept file, in a stable order
@@ -151,9 +157,7 @@ impl Packages {
     fn kept_indices<'a>(&self, keep: &'a KeepSet) -> BTreeMap<usize, Vec<&'a ImagePath>> {
         let mut by_index: BTreeMap<usize, Vec<&ImagePath>> = BTreeMap::new();
         for path in keep.paths() {
-            let system = self.system.get(path).copied();
-            let language = self.language.get(path).into_iter().flatten().copied();
-            for i in system.into_iter().chain(language) {
+            for i in self.owner_indices(path.as_str()) {
                 by_index.entry(i).or_default().push(path);
             }
         }
