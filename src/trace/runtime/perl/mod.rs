@@ -5,6 +5,7 @@
 //! whole but for their pod documentation and XS build headers.
 
 mod closure;
+mod encodings;
 mod scan;
 
 use std::cell::RefCell;

@@ -20,6 +20,8 @@
 
 use std::collections::BTreeSet;
 
+use super::encodings::{line_encodings, EncodingNames};
+
 /// What one Perl source names.
 #[derive(Debug, Default)]
 pub(super) struct PerlRefs {
@@ -36,6 +38,11 @@ pub(super) struct PerlRefs {
     pub loads_by_name: bool,
     /// Module names found in strings.
     pub named: BTreeSet<String>,
+    /// The encodings its `encode`/`decode`/`:encoding(...)` calls name.
+    pub encodings: EncodingNames,
+    /// Its short literal strings (`'UTF-16LE'`): the names a lookup by a
+    /// computed name may be given, in a module that computes them itself.
+    pub literals: BTreeSet<String>,
     /// Heads of paths built on lines that load nothing themselves
     /// (`map { "Encode::$_" } @names`): prefixes in a source that loads by
     /// computed names.
@@ -157,7 +164,11 @@ pub(super) fn perl_refs(source: &str) -> PerlRefs {
             .iter()
             .any(|k| code.contains(k));
         refs.named.extend(barewords(code));
+        line_encodings(code, &mut refs.encodings);
         for (text, interpolates) in quoted(code) {
+            if text.len() <= 40 && !text.contains(['$', '@']) {
+                refs.literals.insert(text.clone());
+            }
             let mut found = PerlRefs::default();
             string_refs(&text, interpolates, &mut found);
             if loads {
