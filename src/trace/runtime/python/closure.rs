@@ -14,9 +14,17 @@
 //! Kept for a module: its source (tracebacks print source lines, and the
 //! interpreter only uses `__pycache__/*.pyc` beside a source, PEP 3147), its
 //! compiled `__pycache__/<name>.cpython-3XY*.pyc` (a start does not
-//! recompile it), and for a package its data files. `encodings` is kept
-//! whole: codecs are looked up by names that come from data (an HTTP
-//! charset, an XML declaration, the locale).
+//! recompile it), and for a package its data files.
+//!
+//! Codecs (`encodings.<name>`) are imported by the name a lookup is given,
+//! so the evidence is the names the code passes: literals (`.encode("idna")`,
+//! a source's `coding:` cookie) and the codec of the locale keep theirs;
+//! a name computed at run time keeps every codec when the app's or a
+//! package's code computes it (data may name it: an HTTP charset), or when
+//! that code uses a standard module that decodes by a name its input gives
+//! ([`DATA_NAMED`]: XML declarations, MIME charsets); a standard module
+//! that computes a name keeps the codecs its own strings name (json's
+//! `detect_encoding` returns `"utf-16-be"`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -277,6 +285,16 @@ impl Stdlib {
     }
 }
 
+/// Standard modules (and packages) that decode what they are given by a
+/// codec name it carries: an XML declaration (`pyexpat` behind `xml.*`,
+/// `xmlrpc`, `plistlib`), a MIME charset (`email` and the mail protocols
+/// that hand messages to it). Imported by the app's or a package's code,
+/// they keep every codec.
+const DATA_NAMED: &[&str] = &[
+    "xml", "pyexpat", "xmlrpc", "plistlib", "email", "mailbox", "imaplib", "poplib", "smtplib",
+    "nntplib", "cgi",
+];
+
 /// One walk of the closure: the names still to import, and those done.
 pub(super) struct Closure<'s> {
     stdlib: &'s Stdlib,
@@ -287,6 +305,8 @@ pub(super) struct Closure<'s> {
     evidence: BTreeSet<String>,
     /// The source files reached, by module name.
     sources: Vec<(String, ImagePath)>,
+    /// Whether every codec is kept already.
+    every_codec: bool,
 }
 
 impl<'s> Closure<'s> {
@@ -297,6 +317,7 @@ impl<'s> Closure<'s> {
             reached: BTreeSet::new(),
             evidence: BTreeSet::new(),
             sources: Vec::new(),
+            every_codec: false,
         }
     }
 
@@ -314,9 +335,9 @@ impl<'s> Closure<'s> {
     }
 
     /// What the interpreter `real` imports before the app (`site` unless
-    /// `-S`), the codecs that data may name (all of `encodings`), and the
-    /// codec its standard streams use: `(variable, value)` of LANG and the
-    /// like (`de_DE.ISO-8859-1`) or PYTHONIOENCODING (`latin-1:strict`).
+    /// `-S`), and the codec its standard streams use: `(variable, value)`
+    /// of LANG and the like (`de_DE.ISO-8859-1`) or PYTHONIOENCODING
+    /// (`latin-1:strict`).
     pub(super) fn startup(&mut self, real: &ImagePath, site: bool, codecs: &[(&str, String)]) {
         let why = Reason::runtime("imported at startup by", real);
         let mut names: Vec<&str> = STARTUP.to_vec();
@@ -325,20 +346,6 @@ impl<'s> Closure<'s> {
         }
         for name in names {
             self.import(name, why.clone());
-        }
-        let all_codecs: Vec<String> = self
-            .stdlib
-            .modules
-            .keys()
-            .filter(|n| n.starts_with("encodings."))
-            .cloned()
-            .collect();
-        let why = Reason::runtime(
-            "codec that data may name (an HTTP charset, an XML declaration), of",
-            real,
-        );
-        for m in all_codecs {
-            self.may_import(&m, why.clone());
         }
         for (var, value) in codecs {
             let codec = if *var == "PYTHONIOENCODING" {
@@ -350,6 +357,25 @@ impl<'s> Closure<'s> {
                 let why = Reason::runtime(format!("codec of {var}={value}, for"), real);
                 self.import(&m, why);
             }
+        }
+    }
+
+    /// Keep every codec, for `why`: a lookup by a name data may give.
+    fn every_codec(&mut self, why: impl FnOnce() -> Reason) {
+        if self.every_codec {
+            return;
+        }
+        self.every_codec = true;
+        let why = why();
+        let all: Vec<String> = self
+            .stdlib
+            .modules
+            .keys()
+            .filter(|n| n.starts_with("encodings."))
+            .cloned()
+            .collect();
+        for m in all {
+            self.may_import(&m, why.clone());
         }
     }
 
@@ -380,8 +406,23 @@ impl<'s> Closure<'s> {
             if !(in_stdlib && tool_for_the_stdlib(m)) {
                 self.import(m, Reason::runtime("imported by", of));
             }
+            let data_named = DATA_NAMED
+                .iter()
+                .any(|d| m == d || m.strip_prefix(d).is_some_and(|r| r.starts_with('.')));
+            if !in_stdlib && data_named {
+                let why = format!(
+                    "codec that the input of {m} may name (a charset, an XML declaration), for"
+                );
+                self.every_codec(|| Reason::runtime(why, of));
+            }
         }
-        for prefix in &refs.prefixes {
+        // The codec search function's `"encodings." + name`: the names
+        // come from the code's codec lookups, followed below.
+        let prefixes = refs
+            .prefixes
+            .iter()
+            .filter(|p| !(in_stdlib && p.as_str() == "encodings."));
+        for prefix in prefixes {
             let named: Vec<String> = self
                 .stdlib
                 .modules
@@ -426,6 +467,32 @@ impl<'s> Closure<'s> {
             for m in codec_modules(c, &self.stdlib.aliases) {
                 self.import(&m, Reason::runtime(format!("codec \"{c}\" named in"), of));
             }
+        }
+        // `locale`, `codecs` and `io` compute names from what their callers
+        // and the environment give, not from their own tables.
+        let passes_on = [
+            "locale.py",
+            "codecs.py",
+            "io.py",
+            "_pyio.py",
+            "encodings/__init__.py",
+        ]
+        .iter()
+        .any(|f| of.as_str().ends_with(&format!("/{f}")));
+        if refs.codec_by_name && in_stdlib && passes_on {
+        } else if refs.codec_by_name && in_stdlib {
+            for s in &refs.short_strings {
+                for m in codec_modules(s, &self.stdlib.aliases) {
+                    if self.stdlib.modules.contains_key(&m) && !self.reached.contains(&m) {
+                        let why = format!("codec \"{s}\", a name the code computes, in");
+                        self.import(&m, Reason::runtime(why, of));
+                    }
+                }
+            }
+        } else if refs.codec_by_name {
+            self.every_codec(|| {
+                Reason::runtime("codec named at run time (data may name it) in", of)
+            });
         }
     }
 

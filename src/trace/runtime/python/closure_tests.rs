@@ -63,6 +63,8 @@ fn stdlib() -> LayerBuilder {
         ("venv/scripts/common/activate", "# activate\n"),
         ("venv/__pycache__/__init__.cpython-311.pyc", "pyc"),
         ("email/__init__.py", ""),
+        ("xml/__init__.py", ""),
+        ("detect.py", "def detect(b):\n    enc = 'koi8-r' if b[:1] == b'\\xd0' else 'utf-8'\n    return b.decode(enc)\n"),
         ("test/support/__init__.py", ""),
         ("pydoc.py", "import email\n"),
         ("unused_module.py", ""),
@@ -128,9 +130,8 @@ fn the_interpreters_startup_is_kept_and_unimported_modules_are_not() {
             "traceback.py",
         ],
     );
-    // Codecs stay whole (data names them), without a compiled form unless imported.
-    kept(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
-    dropped(&keep, &["encodings/__pycache__/koi8_r.cpython-311.pyc"]);
+    // No code names another codec.
+    dropped(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
     dropped(&keep, &["json/__init__.py", "unused_module.py", "csv.py"]);
     dropped(
         &keep,
@@ -267,4 +268,33 @@ fn the_locales_codec_is_imported_at_startup() {
     // Imported, so with its compiled form: the standard streams use it.
     kept(&keep, &["encodings/__pycache__/koi8_r.cpython-311.pyc"]);
     dropped(&keep, &["encodings/__pycache__/cp1252.cpython-311.pyc"]);
+}
+
+#[test]
+fn codecs_are_kept_as_the_code_names_them() {
+    // No codec named: only the interpreter's own.
+    let keep = slim("print('hi')\n");
+    kept(&keep, &["encodings/utf_8.py", "encodings/latin_1.py"]);
+    dropped(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
+    // A name computed by the app: data may name any codec, each kept
+    // (sources only: no evidence imports one).
+    let keep = slim("import sys\nprint(sys.stdin.buffer.read().decode(sys.argv[1]))\n");
+    kept(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
+    dropped(&keep, &["encodings/__pycache__/koi8_r.cpython-311.pyc"]);
+    let keep = slim("def read(p, enc):\n    return open(p, encoding=enc).read()\n");
+    kept(&keep, &["encodings/koi8_r.py"]);
+    // `encoding=None` names none (the locale's).
+    let keep = slim("open('/etc/hosts', encoding=None)\n");
+    dropped(&keep, &["encodings/koi8_r.py"]);
+    // A standard module that decodes by a name its input gives.
+    let keep = slim("import xml\n");
+    kept(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
+    // A standard module computing a name from its own strings: those.
+    let keep = slim("import detect\n");
+    kept(&keep, &["detect.py", "encodings/koi8_r.py"]);
+    dropped(&keep, &["encodings/cp1252.py"]);
+    // A source's coding cookie: the interpreter decodes it with that codec.
+    let keep = slim("# -*- coding: cp1252 -*-\nprint('caf\u{e9}')\n");
+    kept(&keep, &["encodings/cp1252.py"]);
+    dropped(&keep, &["encodings/koi8_r.py"]);
 }

@@ -44,8 +44,16 @@ pub(super) struct ModuleRefs {
     /// strings (`_names = ["dbm.gnu", "dbm.ndbm"]`, `name = "graph" +
     /// "lib"`) names it may import.
     pub imports_by_name: bool,
-    /// Codec names as written: `utf-8`, `IDNA`, `cp1252`.
+    /// Codec names as written: `utf-8`, `IDNA`, `cp1252`, and the
+    /// source's own `# -*- coding: latin-1 -*-` (PEP 263).
     pub codecs: BTreeSet<String>,
+    /// Whether a codec call passes a name computed at run time
+    /// (`.decode(charset)`, `open(p, encoding=enc)`).
+    pub codec_by_name: bool,
+    /// Short literal strings (`"utf-16-be"`): the names a codec looked up
+    /// by a computed name may be given, in a source that computes them
+    /// from its own strings (json's `detect_encoding`).
+    pub short_strings: BTreeSet<String>,
     /// `try: import a` / `except ImportError: import b`: the modules the
     /// `try:` imports, and those its handler imports instead (not in
     /// `modules`): needed only when one of the first is missing.
@@ -77,6 +85,7 @@ pub(super) fn module_refs(source: &str, package: Option<&str>) -> ModuleRefs {
     };
     found.visit_body(&parsed.syntax().body);
     let mut refs = found.refs;
+    refs.codecs.extend(coding_cookie(source));
     if !parsed.errors().is_empty() {
         refs.modules.extend(scan_lines(source));
     }
@@ -133,13 +142,18 @@ impl Found<'_> {
         Some(parts.join("."))
     }
 
-    /// A literal codec name, if `expr` is one.
+    /// A literal codec name, if `expr` is one; else a name computed at
+    /// run time (`None` passes no name, the default).
     fn codec(&mut self, expr: Option<&Expr>) {
-        if let Some(Expr::StringLiteral(s)) = expr {
-            let name = s.value.to_str();
-            if !name.is_empty() && name.len() <= 40 {
-                self.refs.codecs.insert(name.to_string());
+        match expr {
+            Some(Expr::StringLiteral(s)) => {
+                let name = s.value.to_str();
+                if !name.is_empty() && name.len() <= 40 {
+                    self.refs.codecs.insert(name.to_string());
+                }
             }
+            Some(Expr::NoneLiteral(_)) | None => {}
+            Some(_) => self.refs.codec_by_name = true,
         }
     }
 
@@ -223,7 +237,7 @@ impl<'a> Visitor<'a> for Found<'_> {
                     }
                     _ => false,
                 });
-                if named_codec {
+                if named_codec && matches!(a.value.as_ref(), Expr::StringLiteral(_)) {
                     self.codec(Some(&a.value));
                 }
             }
@@ -273,6 +287,9 @@ impl<'a> Visitor<'a> for Found<'_> {
                 if text.len() <= 200 && is_dotted_name(text) {
                     self.refs.strings.insert(text.to_string());
                 }
+                if !text.is_empty() && text.len() <= 30 && !text.contains(char::is_whitespace) {
+                    self.refs.short_strings.insert(text.to_string());
+                }
             }
             Expr::FString(_) | Expr::BinOp(_) => {
                 if let Some((whole, true)) = literal_head(expr) {
@@ -295,6 +312,39 @@ impl<'a> Visitor<'a> for Found<'_> {
         }
         visitor::walk_expr(self, expr);
     }
+}
+
+/// The codec a source's first or second line declares (PEP 263:
+/// `# -*- coding: latin-1 -*-`, `# vim: set fileencoding=cp1252 :`): the
+/// interpreter decodes the source with it, and tracebacks (`linecache`)
+/// read it with it.
+fn coding_cookie(source: &str) -> Option<String> {
+    for line in source.lines().take(2) {
+        let line = line.trim_start();
+        if !line.starts_with('#') {
+            // A first line of code ends the search (PEP 263).
+            if line.is_empty() {
+                continue;
+            }
+            return None;
+        }
+        let Some(at) = line.find("coding") else {
+            continue;
+        };
+        let rest = &line[at + "coding".len()..];
+        let Some(rest) = rest.strip_prefix([':', '=']) else {
+            continue;
+        };
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        if !name.is_empty() {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// The modules the import statements directly in `body` import first
