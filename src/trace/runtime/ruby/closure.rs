@@ -7,10 +7,12 @@
 //! its compiled extensions), as a Python distribution is kept: gems load
 //! their own files by computed names. Every gem directory keeps its
 //! `specifications/` (RubyGems reads them to resolve a require).
-//! `enc/` is kept whole: encodings are looked up by names that data gives.
+//! `enc/` is kept whole when the code may use an encoding ruby does not
+//! have built in ([`super::encodings`]).
 
 use std::collections::BTreeSet;
 
+use super::encodings::{data_named, locale_needs, needs_encodings};
 use super::scan::ruby_refs;
 use crate::image_path::ImagePath;
 use crate::keep::Reason;
@@ -167,16 +169,29 @@ pub(super) fn keep_closure(
     {
         queue.push((Wanted::Name(name), startup.clone()));
     }
-    // Encodings and transcoders: data names them.
-    for d in &path.dirs {
-        let enc = d.join("enc");
-        if t.is_dir(&enc) {
-            let why = Reason::runtime("encoding that data may name, for", ruby);
-            t.keep_tree_where(&enc, &why, &|_| false);
+    // Encodings and transcoders, if some code may use them: the locale's
+    // codeset is the default external encoding.
+    let mut enc: Option<Reason> = None;
+    for var in ["LC_ALL", "LC_CTYPE", "LANG"] {
+        if let Some(v) = t.run().env_var(var).filter(|v| !v.is_empty()) {
+            if locale_needs(v) {
+                enc = Some(Reason::runtime(format!("encoding of {var}={v}, for"), ruby));
+            }
+            break;
         }
     }
+    if let Some(opt) = t
+        .run()
+        .env_var("RUBYOPT")
+        .filter(|o| o.contains("-E") || o.contains("-K"))
+    {
+        enc.get_or_insert(Reason::runtime(
+            format!("encoding of RUBYOPT={opt}, for"),
+            ruby,
+        ));
+    }
     for (source, by) in roots {
-        follow(&mut queue, t, path, &source, &by);
+        follow(&mut queue, t, path, &source, &by, &mut enc);
     }
     let mut seen: BTreeSet<ImagePath> = BTreeSet::new();
     let mut gems_kept: BTreeSet<usize> = BTreeSet::new();
@@ -223,8 +238,13 @@ pub(super) fn keep_closure(
         }
         for s in sources {
             if let Some(text) = t.read_text(s.as_str()) {
-                follow(&mut queue, t, path, &text, &s);
+                follow(&mut queue, t, path, &text, &s, &mut enc);
             }
+        }
+    }
+    if let Some(why) = enc {
+        for d in &path.dirs {
+            t.keep_tree_where(&d.join("enc"), &why, &|_| false);
         }
     }
 }
@@ -254,16 +274,30 @@ fn required_names(bytes: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Queue what `source` (the file `by`) may load.
+/// Queue what `source` (the file `by`) may load; note in `enc` why it
+/// needs every encoding, if it does.
 fn follow(
     queue: &mut Vec<(Wanted, Reason)>,
     t: &Tracer,
     path: &LoadPath,
     source: &str,
     by: &ImagePath,
+    enc: &mut Option<Reason>,
 ) {
     let refs = ruby_refs(source);
     let in_library = path.dirs.iter().any(|d| by.starts_with(d));
+    if !in_library && enc.is_none() {
+        if let Some(what) = needs_encodings(source) {
+            *enc = Some(Reason::runtime(
+                format!("encodings and transcoders ({what}) for"),
+                by,
+            ));
+        } else if let Some(r) = refs.requires.iter().find(|r| data_named(r)) {
+            let what =
+                format!("encodings and transcoders ({r} decodes by a name its input gives) for");
+            *enc = Some(Reason::runtime(what, by));
+        }
+    }
     for r in refs.requires {
         if in_library && is_tool(&r) {
             continue;

@@ -8,6 +8,7 @@
 //! documentation and the cached `.gem` archives. Extensions are traced as ELF.
 
 mod closure;
+mod encodings;
 mod scan;
 
 use std::cell::RefCell;
