@@ -96,6 +96,15 @@ pub(in crate::trace) fn absolute_literals(source: &str) -> impl Iterator<Item = 
 /// The script an interpreter runs (`perl app.pl`, `ruby app.rb`): kept, with
 /// the paths its source names and its directory as the app's. Gives its real
 /// path and its text (the closure's root), or warns that it is missing.
+/// An encoding's name as Perl's Encode and Ruby compare names loosely:
+/// lowercase, letters and digits only (`Shift_JIS` and `shiftjis` meet).
+fn encoding_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 fn keep_script(
     t: &mut Tracer,
     inv: &Invocation,

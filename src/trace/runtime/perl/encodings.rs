@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::image_path::ImagePath;
+use crate::trace::runtime::encoding_key;
 use crate::trace::tracer::Tracer;
 
 /// Core modules that decode by a name their input gives: MIME words
@@ -34,7 +35,7 @@ const DATA_NAMED: &[&str] = &[
     "encoding",
 ];
 
-/// Names Encode defines itself, normalized ([`normalize`]).
+/// Names Encode defines itself, normalized ([`encoding_key`]).
 const BUILT_IN: &[&str] = &[
     "utf8",
     "utf8strict",
@@ -45,14 +46,6 @@ const BUILT_IN: &[&str] = &[
     "latin1",
     "null",
 ];
-
-/// Lowercase, letters and digits only: `Shift_JIS` and `shiftjis` meet.
-fn normalize(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
 
 /// How the encoding calls of one source name their encodings.
 #[derive(Debug, Default, PartialEq)]
@@ -251,7 +244,7 @@ impl EncodeTables {
             };
             let (name, module) = (unquote(name), unquote(module));
             if module.starts_with("Encode::") && !name.is_empty() && !name.contains(' ') {
-                by_name.insert(normalize(&name), module);
+                by_name.insert(encoding_key(&name), module);
             }
         }
         let modules = by_name.values().cloned().collect();
@@ -275,7 +268,7 @@ impl EncodeTables {
 
     /// What the encoding `name` needs.
     pub(super) fn needs(&self, name: &str) -> Needs<'_> {
-        let n = normalize(name);
+        let n = encoding_key(name);
         if BUILT_IN.contains(&n.as_str()) {
             Needs::Nothing
         } else if let Some(m) = self.by_name.get(&n) {
@@ -287,7 +280,7 @@ impl EncodeTables {
 
     /// The tables a string names, if it is an encoding name of the table.
     pub(super) fn named(&self, s: &str) -> Option<&str> {
-        self.by_name.get(&normalize(s)).map(String::as_str)
+        self.by_name.get(&encoding_key(s)).map(String::as_str)
     }
 
     /// Whether `module` decodes by a name its input gives.

@@ -13,6 +13,8 @@
 //! ([`DATA_NAMED`]: an XML declaration, an ERB magic comment, a charset).
 //! The standard library's own encoding calls pass on what the app gives.
 
+use crate::trace::runtime::encoding_key;
+
 /// Standard libraries that decode by a name their input gives.
 const DATA_NAMED: &[&str] = &[
     "rexml", "erb", "open-uri", "net/http", "psych", "yaml", "csv", "cgi", "rss", "nkf", "kconv",
@@ -45,15 +47,8 @@ const CONVERSIONS: &[&str] = &[
     "xml:",
 ];
 
-fn normalize(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
 fn built_in(name: &str) -> bool {
-    BUILT_IN.contains(&normalize(name).as_str())
+    BUILT_IN.contains(&encoding_key(name).as_str())
 }
 
 /// Why a source needs every encoding, if it does: the encoding or the
