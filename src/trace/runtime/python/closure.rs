@@ -295,6 +295,13 @@ const DATA_NAMED: &[&str] = &[
     "nntplib", "cgi",
 ];
 
+/// Whether the module `m` is (or is in) one of [`DATA_NAMED`].
+fn data_named(m: &str) -> bool {
+    DATA_NAMED
+        .iter()
+        .any(|d| m == *d || m.strip_prefix(d).is_some_and(|r| r.starts_with('.')))
+}
+
 /// One walk of the closure: the names still to import, and those done.
 pub(super) struct Closure<'s> {
     stdlib: &'s Stdlib,
@@ -390,11 +397,13 @@ impl<'s> Closure<'s> {
 
     /// Follow what one source (the app's, or a package's) names.
     pub(super) fn follow(&mut self, refs: &ModuleRefs, of: &ImagePath) {
-        self.follow_source(refs, of, false);
+        self.follow_source(refs, of, None);
     }
 
-    /// Follow what a source names; `in_stdlib` for the stdlib's own code.
-    fn follow_source(&mut self, refs: &ModuleRefs, of: &ImagePath, in_stdlib: bool) {
+    /// Follow what a source names; `stdlib` is its module's name when it
+    /// is the standard library's own code.
+    fn follow_source(&mut self, refs: &ModuleRefs, of: &ImagePath, stdlib: Option<&str>) {
+        let in_stdlib = stdlib.is_some();
         // A fallback is imported when what its `try:` imports is missing
         // (or built into the interpreter, which has no file to tell).
         let fallbacks = refs
@@ -406,10 +415,7 @@ impl<'s> Closure<'s> {
             if !(in_stdlib && tool_for_the_stdlib(m)) {
                 self.import(m, Reason::runtime("imported by", of));
             }
-            let data_named = DATA_NAMED
-                .iter()
-                .any(|d| m == d || m.strip_prefix(d).is_some_and(|r| r.starts_with('.')));
-            if !in_stdlib && data_named {
+            if !in_stdlib && data_named(m) {
                 let why = format!(
                     "codec that the input of {m} may name (a charset, an XML declaration), for"
                 );
@@ -443,7 +449,14 @@ impl<'s> Closure<'s> {
                 }
             }
         }
-        let strings = refs.strings.iter().filter(|_| refs.imports_by_name);
+        // In the standard library's own code only dotted strings name the
+        // modules it imports by name (dbm's `"dbm.gnu"`, xml.sax's
+        // `"xml.sax.expatreader"`); its plain words are keys (sysconfig's
+        // `"venv"` scheme, inspect's `"trace"` event).
+        let strings = refs
+            .strings
+            .iter()
+            .filter(|s| refs.imports_by_name && (s.contains('.') || !in_stdlib));
         for s in strings {
             // `"graphlib"` names a module; `"logging.handlers.RotatingFileHandler"`
             // its longest dotted one (`"cmd.exe"` names none).
@@ -468,19 +481,16 @@ impl<'s> Closure<'s> {
                 self.import(&m, Reason::runtime(format!("codec \"{c}\" named in"), of));
             }
         }
-        // `locale`, `codecs` and `io` compute names from what their callers
-        // and the environment give, not from their own tables.
-        let passes_on = [
-            "locale.py",
-            "codecs.py",
-            "io.py",
-            "_pyio.py",
-            "encodings/__init__.py",
-        ]
-        .iter()
-        .any(|f| of.as_str().ends_with(&format!("/{f}")));
-        if refs.codec_by_name && in_stdlib && passes_on {
-        } else if refs.codec_by_name && in_stdlib {
+        // A standard module computing a codec name: the names its own
+        // strings give. Not `locale`, `codecs` and `io`, which pass on what
+        // their callers and the environment give, nor the modules that
+        // decode by a name their input gives: reached only through the
+        // standard library, they are given its own files, and imported by
+        // the app they keep every codec (above).
+        let own_strings = stdlib.is_some_and(|m| {
+            !["locale", "codecs", "io", "_pyio", "encodings"].contains(&m) && !data_named(m)
+        });
+        if refs.codec_by_name && own_strings {
             for s in &refs.short_strings {
                 for m in codec_modules(s, &self.stdlib.aliases) {
                     if self.stdlib.modules.contains_key(&m) && !self.reached.contains(&m) {
@@ -489,7 +499,7 @@ impl<'s> Closure<'s> {
                     }
                 }
             }
-        } else if refs.codec_by_name {
+        } else if refs.codec_by_name && !in_stdlib {
             self.every_codec(|| {
                 Reason::runtime("codec named at run time (data may name it) in", of)
             });
@@ -537,7 +547,7 @@ impl<'s> Closure<'s> {
                     self.sources.push((name.clone(), f.clone()));
                     if let Some(text) = t.read_text(f.as_str()) {
                         let refs = module_refs(&text, Some(package));
-                        self.follow_source(&refs, &f, true);
+                        self.follow_source(&refs, &f, Some(&name));
                     }
                     if is_package {
                         keep_package_data(t, &f);

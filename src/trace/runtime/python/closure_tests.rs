@@ -64,6 +64,8 @@ fn stdlib() -> LayerBuilder {
         ("venv/__pycache__/__init__.cpython-311.pyc", "pyc"),
         ("email/__init__.py", ""),
         ("xml/__init__.py", ""),
+        ("email/charset.py", "CHARSETS = {'koi8-r': 1}\ndef convert(s, charset):\n    return s.encode(charset)\n"),
+        ("metadata_reader.py", "import email.charset\n"),
         ("detect.py", "def detect(b):\n    enc = 'koi8-r' if b[:1] == b'\\xd0' else 'utf-8'\n    return b.decode(enc)\n"),
         ("test/support/__init__.py", ""),
         ("pydoc.py", "import email\n"),
@@ -293,6 +295,14 @@ fn codecs_are_kept_as_the_code_names_them() {
     let keep = slim("import detect\n");
     kept(&keep, &["detect.py", "encodings/koi8_r.py"]);
     dropped(&keep, &["encodings/cp1252.py"]);
+    // A module that decodes by a name its input gives, reached only
+    // through the standard library: given the library's own files, its
+    // table of charsets keeps nothing.
+    let keep = slim("import metadata_reader\n");
+    kept(&keep, &["email/charset.py"]);
+    dropped(&keep, &["encodings/koi8_r.py"]);
+    let keep = slim("import email.charset\n");
+    kept(&keep, &["encodings/koi8_r.py", "encodings/cp1252.py"]);
     // A source's coding cookie: the interpreter decodes it with that codec.
     let keep = slim("# -*- coding: cp1252 -*-\nprint('caf\u{e9}')\n");
     kept(&keep, &["encodings/cp1252.py"]);
