@@ -119,7 +119,7 @@ fi
 # and what a run of the fat image opens (the probe's recorder, a dry run).
 results() {
     local fixtures fat slim t0 t1 fat_out slim_out fat_size slim_size same failed=0 probe opened content
-    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy py-stdlib shell-app node-app java-app perl-app perl-core ruby-app ruby-stdlib}"
+    read -r -a fixtures <<<"${BENCH_FIXTURES:-c-app go-static demo py-app py-numpy py-stdlib py-small shell-app node-app java-app perl-app perl-core ruby-app ruby-stdlib}"
     probe=$(mktemp "${TMPDIR:-/tmp}/slimify-bench-probe.XXXXXX.json")
     printf '| fixture | fat | slim | ratio | slimify s | output | slim content | package metadata | opened by a run | slim ÷ opened |\n'
     printf '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n'

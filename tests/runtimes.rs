@@ -179,6 +179,29 @@ fn python_stdlib_tour_on_system_python_with_runtime_named_imports_and_codecs() {
 }
 
 #[test]
+fn python_stdlib_only_app_keeps_only_the_codecs_its_code_names() {
+    // An app of json, hashlib, sqlite3, ssl, zlib, decimal and uuid, written
+    // apart from the tracing rules: it names no codec and computes none.
+    let (report, ratio) = slims_and_runs_the_same("py-small", &[]);
+    assert!(ratio >= 10.0, "only {ratio:.1}x smaller");
+    no_warnings(&report);
+    let lib = "/usr/lib/python3.11";
+    // json decodes UTF-16 and UTF-32 input it detects, by names in its own code.
+    for codec in ["utf_16_le", "utf_32_be", "utf_8_sig"] {
+        let path = format!("{lib}/encodings/{codec}.py");
+        assert!(kept(&report, &path).is_some(), "{path} dropped");
+    }
+    // No code names the CJK codecs or a code page: dropped with their C parts.
+    for path in [
+        format!("{lib}/encodings/shift_jis.py"),
+        format!("{lib}/encodings/cp1252.py"),
+        format!("{lib}/lib-dynload/_codecs_jp.cpython-311-x86_64-linux-gnu.so"),
+    ] {
+        assert!(kept(&report, &path).is_none(), "{path} kept");
+    }
+}
+
+#[test]
 fn perl_core_modules_tour_with_local_base_class_and_runtime_require() {
     let (report, ratio) = slims_and_runs_the_same("perl-core", &[]);
     assert!(ratio >= 5.0, "only {ratio:.1}x smaller");
