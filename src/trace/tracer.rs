@@ -373,7 +373,12 @@ impl<'a> Tracer<'a> {
         roots::resolve_program(self.fs, &self.run, name)
     }
 
-    /// A text file of the image (`None` for binaries, missing files and files over 16 MiB).
+    /// A text file of the image (`None` for binaries, missing files and
+    /// files over 16 MiB). Text in another encoding than UTF-8 (a Latin-1
+    /// POD, a comment in a legacy code page) is read with its invalid bytes
+    /// replaced: what the tracers look for (imports, paths) is ASCII, and a
+    /// source read as nothing would keep nothing it loads. A NUL byte marks
+    /// a binary.
     pub(super) fn read_text(&self, abs: &str) -> Option<String> {
         let real = self.real(abs)?;
         let node = self.fs.get(real.as_str())?;
@@ -381,7 +386,11 @@ impl<'a> Tracer<'a> {
             return None;
         }
         let (_, bytes) = self.fs.read(real.as_str())?;
-        String::from_utf8(bytes).ok()
+        match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) if e.as_bytes().contains(&0) => None,
+            Err(e) => Some(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
     }
 
     pub(super) fn read_json(&self, path: &ImagePath) -> Option<Value> {

@@ -576,3 +576,46 @@ fn perl_uses_and_ruby_paths() {
         ],
     );
 }
+
+#[test]
+fn sources_in_a_legacy_encoding_are_followed_all_the_same() {
+    // A Latin-1 byte (not UTF-8) in a comment or a POD: the script's
+    // modules are still found.
+    let l = exe(
+        LayerBuilder::new(),
+        "usr/bin/perl",
+        b"\0/usr/share/perl/5.36\0",
+    )
+    .file("usr/share/perl/5.36/strict.pm", b"")
+    .file("usr/share/perl/5.36/Getopt/Long.pm", b"use strict;\n")
+    .file("usr/share/perl/5.36/Unused.pm", b"")
+    .file(
+        "app/t.pl",
+        b"# caf\xe9 ledger\nuse Getopt::Long;\n__END__\n\n=encoding latin1\n\n=head1 NAME\n\nt - caf\xe9\n",
+    );
+    let config = json!({"config": {"Cmd": ["perl", "/app/t.pl"]}});
+    let (keep, _) = trace(l, config, TraceOptions::new());
+    assert_kept(
+        &keep,
+        &[
+            "usr/share/perl/5.36/Getopt/Long.pm",
+            "usr/share/perl/5.36/strict.pm",
+        ],
+    );
+    assert_dropped(&keep, &["usr/share/perl/5.36/Unused.pm"]);
+
+    let l = exe(
+        LayerBuilder::new(),
+        "usr/bin/ruby3.1",
+        b"\0/usr/lib/ruby/3.1.0\0",
+    )
+    .symlink("usr/bin/ruby", "ruby3.1")
+    .file("usr/lib/ruby/3.1.0/json.rb", b"")
+    .file(
+        "app/app.rb",
+        b"# -*- coding: iso-8859-1 -*-\n# caf\xe9\nrequire 'json'\n",
+    );
+    let config = json!({"config": {"Cmd": ["ruby", "/app/app.rb"]}});
+    let (keep, _) = trace(l, config, TraceOptions::new());
+    assert_kept(&keep, &["usr/lib/ruby/3.1.0/json.rb"]);
+}
