@@ -147,7 +147,7 @@ results() {
         # reason is "package metadata" (dpkg records, copyright files, ...).
         read -r opened content metadata < <(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["probe"]["opened_bytes"], r["after"]["content_bytes"], sum(k["size"] for k in r["kept"] if k["reasons"][0].startswith("package metadata")))' "$probe")
         awk -v f="$f" -v a="$fat_size" -v b="$slim_size" -v t0="$t0" -v t1="$t1" -v s="$same" -v o="$opened" -v c="$content" -v m="$metadata" \
-            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s | %.1f MB | %.1f MB | %.1f MB | %.1fx |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s, c / 1e6, m / 1e6, o / 1e6, c / o }'
+            'BEGIN { printf "| `%s` | %.1f MB | %.1f MB | %.1fx | %.1f | %s | %.1f MB | %.1f MB | %.1f MB | %.2fx |\n", f, a / 1e6, b / 1e6, a / b, t1 - t0, s, c / 1e6, m / 1e6, o / 1e6, c / o }'
     done
     rm -f "$probe"
     return "$failed"

@@ -394,8 +394,9 @@ pub struct SelectArgs {
     pub no_certs: bool,
 
     /// Keep every installed Python package and the whole standard libraries
-    /// of Python, Perl and Ruby instead of only what the app's import
-    /// closure reaches (for plugins loaded by name at run time).
+    /// of Python, Perl and Ruby, every codec and encoding table included,
+    /// instead of only what the app's import closure reaches (for plugins
+    /// or encodings named only by data at run time).
     #[arg(long, conflicts_with = "keep")]
     pub no_import_graph: bool,
 }

@@ -16,7 +16,9 @@
 //! - in the core library, a computed name keeps the tables that the
 //!   module's own strings name (JSON::PP decodes the `UTF-16LE` it
 //!   detects); the core modules that decode by a name their input gives
-//!   ([`DATA_NAMED`]) keep every table.
+//!   ([`DATA_NAMED`]) keep every table;
+//! - a POD's `=encoding NAME` is a literal name: `pod2usage` decodes the
+//!   script's own POD with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,13 +27,13 @@ use crate::trace::runtime::encoding_key;
 use crate::trace::tracer::Tracer;
 
 /// Core modules that decode by a name their input gives: MIME words
-/// (`=?ISO-2022-JP?B?...?=`), the guesser, a POD's `=encoding`, the
-/// locale's codeset (`use open ':locale'`, `use encoding`).
+/// (`=?ISO-2022-JP?B?...?=`), the guesser, the `encoding` pragma. A POD's
+/// `=encoding` (Pod::Simple, behind `pod2usage`) is read from the sources
+/// ([`super::scan`]).
 const DATA_NAMED: &[&str] = &[
     "Encode::MIME::Header",
     "Encode::Guess",
     "Encode::Locale",
-    "Pod::Simple",
     "encoding",
 ];
 

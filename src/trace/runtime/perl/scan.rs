@@ -179,6 +179,16 @@ pub(super) fn perl_refs(source: &str) -> PerlRefs {
             refs.named.append(&mut found.named);
         }
     }
+    // A POD's `=encoding` names what Pod::Simple decodes it with (for
+    // `pod2usage`, which Getopt::Long loads for `--help`).
+    for line in source.lines() {
+        if let Some(name) = line.strip_prefix("=encoding ") {
+            let name = name.trim();
+            if !name.is_empty() {
+                refs.encodings.literal.insert(name.to_string());
+            }
+        }
+    }
     if refs.loads_by_name {
         let built = std::mem::take(&mut refs.built);
         refs.prefixes.extend(built);
@@ -271,6 +281,8 @@ require "Encode/$name.pm";
 my $list = do "unicore/$table";
 print "\N{GREEK SMALL LETTER ALPHA}\n" if $!{ENOENT};
 open my $fh, '<:encoding(UTF-8)', $file;
+=encoding ISO-8859-2
+
 =head1 SYNOPSIS
 
   use Pod::Only;
@@ -303,5 +315,9 @@ use After::End;
         assert_eq!(files, ["Config_heavy.pl", "unicore/Name.pl"]);
         let prefixes: Vec<&str> = refs.prefixes.iter().map(String::as_str).collect();
         assert_eq!(prefixes, ["Encode/", "unicore/"]);
+        // The `:encoding(UTF-8)` layer and the POD's `=encoding`.
+        let names: Vec<&str> = refs.encodings.literal.iter().map(String::as_str).collect();
+        assert_eq!(names, ["ISO-8859-2", "UTF-8"]);
+        assert!(!refs.encodings.computed);
     }
 }
