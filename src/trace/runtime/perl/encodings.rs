@@ -99,6 +99,11 @@ pub(super) fn line_encodings(code: &str, out: &mut EncodingNames) {
                 continue;
             }
             let args = args.strip_prefix('(').unwrap_or(args);
+            // The arguments go on on the next lines: unseen, so computed.
+            if args.trim().is_empty() {
+                out.computed = true;
+                continue;
+            }
             let mut parts = split_args(args);
             if *call == "from_to" {
                 parts.remove(0);
@@ -337,6 +342,8 @@ mod tests {
         assert_eq!(n.literal, ["UTF-16LE", "cp1252"].map(String::from).into());
         assert!(names("open my $f, \"<:encoding($enc)\", $p;").computed);
         assert!(names("use open qw(:std :locale);").computed);
+        // A call whose arguments start on the next line.
+        assert!(names("my $text = decode(").computed);
         assert_eq!(
             names("Encode->encodings(':all')").literal,
             [":all".to_string()].into()

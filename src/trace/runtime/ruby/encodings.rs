@@ -109,8 +109,12 @@ pub(super) fn needs_encodings(source: &str) -> Option<String> {
 /// What one call's argument needs: a literal name other than the built-in
 /// ones, an `Encoding::` constant likewise, or a computed name.
 fn arg_needs(arg: &str) -> Option<String> {
-    if arg.starts_with(')') || arg.is_empty() {
+    if arg.starts_with(')') {
         return None;
+    }
+    // The arguments go on on the next line: unseen, so computed.
+    if arg.is_empty() {
+        return Some("an encoding named at run time".into());
     }
     if let Some(q) = arg.chars().next().filter(|c| *c == '"' || *c == '\'') {
         let inner = &arg[1..];
@@ -192,6 +196,7 @@ mod tests {
             "s.encode(\"#{base}-JP\")",
             "s.encode(universal_newline: true)",
             "# -*- coding: euc-jp -*-\nputs 1",
+            "body = raw.force_encoding(\n  charset\n)",
         ] {
             assert!(needs_encodings(needs).is_some(), "{needs}");
         }
